@@ -4,3 +4,84 @@ This package never imports Qt. The desktop app uses only the names exported here
 """
 
 __version__ = "0.1.0"
+
+from engine.activations import (  # noqa: E402
+    LayerActivation,
+    capture_activations,
+    conv_filters,
+    predict_probabilities,
+)
+from engine.datasets import (  # noqa: E402
+    MNIST_MEAN,
+    MNIST_STD,
+    DigitDataset,
+    load_dataset,
+    normalize,
+)
+from engine.devices import DEVICES, resolve_device  # noqa: E402
+from engine.errors import (  # noqa: E402
+    ConfigError,
+    DataError,
+    DownloadError,
+    EngineError,
+    ImageError,
+    TrainingError,
+    WeightsError,
+)
+from engine.evaluation import EvaluationResult, evaluate  # noqa: E402
+from engine.models import (  # noqa: E402
+    MODEL_REGISTRY,
+    WEIGHT_INITS,
+    LeNet,
+    build_model,
+    layer_names,
+)
+from engine.training import (  # noqa: E402
+    OPTIMIZERS,
+    SCHEDULES,
+    BatchProgress,
+    EpochProgress,
+    TrainConfig,
+    TrainResult,
+    train,
+)
+from engine.weights import SHIPPED_WEIGHTS, LoadedModel, load_weights, save_weights  # noqa: E402
+
+__all__ = [
+    "DEVICES",
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "MODEL_REGISTRY",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "SHIPPED_WEIGHTS",
+    "WEIGHT_INITS",
+    "BatchProgress",
+    "ConfigError",
+    "DataError",
+    "DigitDataset",
+    "DownloadError",
+    "EngineError",
+    "EpochProgress",
+    "EvaluationResult",
+    "ImageError",
+    "LayerActivation",
+    "LeNet",
+    "LoadedModel",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingError",
+    "WeightsError",
+    "build_model",
+    "capture_activations",
+    "conv_filters",
+    "evaluate",
+    "layer_names",
+    "load_dataset",
+    "load_weights",
+    "normalize",
+    "predict_probabilities",
+    "resolve_device",
+    "save_weights",
+    "train",
+]

@@ -20,6 +20,8 @@ class LeNet(nn.Module):
     standard deviation. Output: logits of shape (N, 10).
     """
 
+    architecture_name = "lenet"
+
     def __init__(self) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, 20, kernel_size=5)
@@ -68,3 +70,40 @@ def build_model(architecture: str = "lenet") -> nn.Module:
 def layer_names(model: nn.Module) -> list[str]:
     """Return the names of the model's top-level stages in forward order."""
     return [name for name, _ in model.named_children()]
+
+
+WEIGHT_INITS = ("default", "kaiming", "xavier", "constant")
+
+# Every weight of every layer gets this value under the "constant" scheme. Any constant
+# would do: the point is that all units of a layer start equal and so receive equal
+# gradients, and they stay copies of one another however long training runs.
+CONSTANT_INIT_VALUE = 0.01
+
+
+def initialize_weights(model: nn.Module, scheme: str) -> None:
+    """Re-initialise the conv and linear weights of ``model`` in place.
+
+    ``"default"`` keeps PyTorch's own initialisation, ``"kaiming"`` and ``"xavier"`` use
+    the normal-distribution variants, ``"constant"`` sets every weight to one value and
+    every bias to zero.
+
+    Raises:
+        ConfigError: when the scheme is unknown.
+    """
+    if scheme not in WEIGHT_INITS:
+        raise ConfigError(
+            f"Unknown weight initialisation {scheme!r}; choose one of: {', '.join(WEIGHT_INITS)}."
+        )
+    if scheme == "default":
+        return
+    for module in model.modules():
+        if not isinstance(module, nn.Conv2d | nn.Linear):
+            continue
+        if scheme == "kaiming":
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        elif scheme == "xavier":
+            nn.init.xavier_normal_(module.weight)
+        else:
+            nn.init.constant_(module.weight, CONSTANT_INIT_VALUE)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
