@@ -11,12 +11,27 @@ from engine.activations import (  # noqa: E402
     conv_filters,
     predict_probabilities,
 )
+from engine.architectures import (  # noqa: E402
+    ARCHITECTURES,
+    ArchitectureTable,
+    LayerRow,
+    architecture_table,
+)
+from engine.backprop import BackpropStep, backprop_step  # noqa: E402
 from engine.datasets import (  # noqa: E402
     MNIST_MEAN,
     MNIST_STD,
     DigitDataset,
     load_dataset,
     normalize,
+)
+from engine.download import (  # noqa: E402
+    DEFAULT_MIRRORS,
+    MNIST_SHA256,
+    DownloadProgress,
+    DownloadStopped,
+    fetch_mnist,
+    mnist_cache_dir,
 )
 from engine.devices import DEVICES, resolve_device  # noqa: E402
 from engine.errors import (  # noqa: E402
@@ -48,6 +63,18 @@ from engine.training import (  # noqa: E402
 from engine.weights import SHIPPED_WEIGHTS, LoadedModel, load_weights, save_weights  # noqa: E402
 
 __all__ = [
+    "ARCHITECTURES",
+    "DEFAULT_MIRRORS",
+    "MNIST_SHA256",
+    "ArchitectureTable",
+    "BackpropStep",
+    "DownloadProgress",
+    "DownloadStopped",
+    "LayerRow",
+    "architecture_table",
+    "backprop_step",
+    "fetch_mnist",
+    "mnist_cache_dir",
     "DEVICES",
     "MNIST_MEAN",
     "MNIST_STD",

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from engine import __version__
 from engine.commands import backprop, data, evaluate, gui, read, summary, train
 from engine.errors import EngineError
+from engine.memory import configure_allocator
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
+    configure_allocator()
     try:
         return int(args.run(args) or EXIT_OK)
     except EngineError as error:

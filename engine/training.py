@@ -20,6 +20,7 @@ from engine.datasets import DigitDataset, load_dataset, normalize
 from engine.devices import DEVICES, resolve_device
 from engine.errors import ConfigError
 from engine.evaluation import EvaluationResult, evaluate
+from engine.memory import configure_allocator
 from engine.models import MODEL_REGISTRY, WEIGHT_INITS, build_model, initialize_weights
 
 logger = logging.getLogger(__name__)
@@ -266,6 +267,7 @@ def train(
         DataError: when the data cannot be loaded.
     """
     started = time.perf_counter()
+    configure_allocator()
     if train_set is None:
         train_set = load_dataset(config.data, "train")
     if test_set is None:
