@@ -51,6 +51,16 @@ from engine.models import (  # noqa: E402
     build_model,
     layer_names,
 )
+from engine.reading import (  # noqa: E402
+    MAX_IMAGE_PIXELS,
+    Detection,
+    PhotoReading,
+    ReadingCancelled,
+    annotate,
+    decode_image,
+    read_digits,
+)
+from engine.reading.normalisation import normalise_crop  # noqa: E402
 from engine.training import (  # noqa: E402
     OPTIMIZERS,
     SCHEDULES,
@@ -63,6 +73,14 @@ from engine.training import (  # noqa: E402
 from engine.weights import SHIPPED_WEIGHTS, LoadedModel, load_weights, save_weights  # noqa: E402
 
 __all__ = [
+    "MAX_IMAGE_PIXELS",
+    "Detection",
+    "PhotoReading",
+    "ReadingCancelled",
+    "annotate",
+    "decode_image",
+    "normalise_crop",
+    "read_digits",
     "ARCHITECTURES",
     "DEFAULT_MIRRORS",
     "MNIST_SHA256",

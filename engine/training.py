@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("onecycle", "step", "constant")
-# How often, in batches, the loop keeps a copy of weights that gave a finite loss, so a
-# run that diverges before its first epoch ends still hands back usable weights.
+# Interval between copies of weights that gave a finite loss. The copies let a run that
+# diverges before its first epoch ends still hand back usable weights.
 SNAPSHOT_INTERVAL_BATCHES = 50
 PAUSE_POLL_S = 0.05
 

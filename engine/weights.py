@@ -58,6 +58,12 @@ def layer_shapes(model: nn.Module) -> dict[str, list[int]]:
     return {name: list(tensor.shape) for name, tensor in model.state_dict().items()}
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_atomically(path: Path, write: Any) -> None:
     """Write through a temporary file in the same folder, then rename it over ``path``.
 
@@ -67,6 +73,9 @@ def _write_atomically(path: Path, write: Any) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
+        # mkstemp creates the file readable by its owner only; a saved model should get
+        # the permissions of any other file the user creates.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         write(Path(temporary))
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
