@@ -22,7 +22,7 @@ from engine.reading.components import (
     typical_height,
 )
 from engine.reading.decoding import decode_source
-from engine.reading.merging import join_broken_digits
+from engine.reading.merging import group_nearby, join_broken_digits
 from engine.reading.normalisation import normalise_crop
 from engine.reading.ordering import Box, group_lines, space_after
 from engine.reading.orientation import ROTATIONS_DEG, detect_rotation
@@ -109,7 +109,8 @@ def read_digits(
     classifier = CropClassifier(model)
     if rotation_deg is None:
         pieces, height_px = _candidate_pieces(binarized.mask, binarized.ink, invalid)
-        rotation_deg = detect_rotation(pieces, height_px, classifier)
+        marks = group_nearby(pieces, height_px, binarized.stroke_px)
+        rotation_deg = detect_rotation(marks, height_px, classifier)
     page = _Page(gray_full, scale, binarized, rotation_deg // 90, invalid)
     _check_stop(stop)
 
@@ -186,7 +187,7 @@ def _segment(page: _Page, classifier: CropClassifier) -> tuple[list[Piece], list
     stroke_px = page.binarized.stroke_px
     pieces = join_broken_digits(pieces, height_px, stroke_px, classifier)
     height_px = typical_height(pieces) or height_px
-    split = split_touching_digits(pieces, height_px, classifier)
+    split = split_touching_digits(pieces, height_px, stroke_px, classifier)
     pieces = discard_leftovers(split.pieces, height_px)
     warnings = [
         f"The mark at {_describe_box(page, piece)} looks like several touching "

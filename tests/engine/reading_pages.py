@@ -5,9 +5,7 @@ Each page is paper with digits drawn in ink; options add the faults real photos 
 perspective, sideways pages, light ink on a dark board).
 """
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,9 +16,6 @@ from engine.datasets import load_dataset
 from engine.errors import WeightsError
 from engine.reading.classify import CropClassifier
 from engine.weights import load_weights
-
-# Set to a weights file to run the reading tests before shipped weights exist.
-WEIGHTS_ENV = "DIGITLAB_READING_TEST_WEIGHTS"
 
 
 @dataclass
@@ -37,10 +32,9 @@ class Page:
 
 
 def load_reading_model() -> torch.nn.Module:
-    """Return the model the reading tests use, or skip when none is available."""
-    override = os.environ.get(WEIGHTS_ENV)
+    """Return the shipped model (committed with the code), or skip if it is unreadable."""
     try:
-        return load_weights(Path(override) if override else None).model
+        return load_weights().model
     except WeightsError as error:
         pytest.skip(f"no trained weights to read digits with: {error}")
 
