@@ -161,6 +161,9 @@ def _show_crash_dialog(
     box.exec()
 
 
+APP_ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "digitlab.png"
+
+
 def create_application(argv: Sequence[str]) -> QtWidgets.QApplication:
     """Create the ``QApplication`` with its names and high-DPI policy."""
     existing = QtWidgets.QApplication.instance()
@@ -177,6 +180,11 @@ def create_application(argv: Sequence[str]) -> QtWidgets.QApplication:
     app.setOrganizationName(ORGANIZATION_NAME)
     app.setApplicationVersion(engine.__version__)
     app.setApplicationDisplayName(APPLICATION_NAME)
+    # Matches installer/linux/digitlab.desktop, so Linux desktops group the window
+    # under the launcher's icon.
+    app.setDesktopFileName("digitlab")
+    if APP_ICON.is_file():
+        app.setWindowIcon(QtGui.QIcon(str(APP_ICON)))
     return app
 
 

@@ -13,7 +13,6 @@ A short job (``Worker.interleavable``) submitted while training runs does not wa
 the run to end: the training worker runs it between two batches, on the same thread.
 """
 
-import importlib
 import logging
 import os
 import threading
@@ -501,17 +500,14 @@ class DataLoadWorker(Worker):
 
 
 class WarmUpWorker(Worker):
-    """Imports, on the engine thread, the modules torch loads lazily on first training.
+    """Runs ``engine.warm_up`` on the engine thread once after start-up.
 
-    The first optimizer built in a process imports ``torch._dynamo`` (and with it
-    sympy, over 800 modules in torch 2.13), which took about 2.4 s on a 2-core machine
-    and stalled the event loop by up to 240 ms. Doing it once after start-up, before
-    the user presses Start, moves that wait out of the training run.
+    The first optimizer built in a process makes torch import ``torch._dynamo``, which
+    took about 2.4 s on a 2-core machine and stalled the event loop by up to 240 ms.
+    Doing it before the user presses Start moves that wait out of the training run.
     """
 
     job_name = "Warming up torch"
 
     def work(self) -> None:
-        # NOTE: torch.optim.Optimizer.__init__ triggers this import in torch 2.13;
-        # recheck after a torch upgrade, and drop this job if the import is gone.
-        importlib.import_module("torch._dynamo")
+        engine.warm_up()

@@ -70,6 +70,7 @@ from engine.training import (  # noqa: E402
     TrainResult,
     train,
 )
+from engine.warmup import warm_up  # noqa: E402
 from engine.weights import SHIPPED_WEIGHTS, LoadedModel, load_weights, save_weights  # noqa: E402
 
 __all__ = [
@@ -129,4 +130,5 @@ __all__ = [
     "resolve_device",
     "save_weights",
     "train",
+    "warm_up",
 ]
