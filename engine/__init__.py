@@ -25,6 +25,7 @@ from engine.datasets import (  # noqa: E402
     load_dataset,
     normalize,
 )
+from engine.devices import DEVICES, resolve_device  # noqa: E402
 from engine.download import (  # noqa: E402
     DEFAULT_MIRRORS,
     MNIST_SHA256,
@@ -33,7 +34,6 @@ from engine.download import (  # noqa: E402
     fetch_mnist,
     mnist_cache_dir,
 )
-from engine.devices import DEVICES, resolve_device  # noqa: E402
 from engine.errors import (  # noqa: E402
     ConfigError,
     DataError,

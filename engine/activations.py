@@ -60,9 +60,15 @@ def capture_activations(
     handles = []
     for name, module in model.named_children():
 
-        def hook(_module: nn.Module, _inputs: object, output: torch.Tensor, name: str = name) -> None:
+        def hook(
+            _module: nn.Module, _inputs: object, output: torch.Tensor, name: str = name
+        ) -> None:
             captured.append(
-                LayerActivation(name, layer_kind(_module), output[0].detach().cpu().numpy().astype(np.float32))
+                LayerActivation(
+                    name,
+                    layer_kind(_module),
+                    output[0].detach().cpu().numpy().astype(np.float32),
+                )
             )
 
         handles.append(module.register_forward_hook(hook))

@@ -42,5 +42,7 @@ def random_affine(
     grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
     # grid_sample pads with zeros; shifting by the background value makes the padding blank.
     shifted = batch - BACKGROUND
-    warped = F.grid_sample(shifted, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    warped = F.grid_sample(
+        shifted, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
     return warped + BACKGROUND

@@ -26,9 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, evaluate and explain a LeNet on MNIST, and read digits from photos.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"digitlab {__version__}")
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="log more detail (-vv for debug)"
+        "--version", action="version", version=f"digitlab {__version__}"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log more detail (-vv for debug)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
@@ -43,7 +49,9 @@ def configure_logging(verbosity: int) -> None:
         level = logging.INFO
     else:
         level = logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

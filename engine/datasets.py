@@ -148,13 +148,17 @@ def load_dataset(
     """
     if source == "sample":
         dataset = load_idx_folder(SAMPLE_DIR, split)
-        return DigitDataset(dataset.images, dataset.labels, f"sample/{split}", dataset.sha256)
+        return DigitDataset(
+            dataset.images, dataset.labels, f"sample/{split}", dataset.sha256
+        )
     if source == "mnist":
         from engine import download
 
         folder = download.fetch_mnist(on_progress=on_progress)
         dataset = load_idx_folder(folder, split)
-        return DigitDataset(dataset.images, dataset.labels, f"mnist/{split}", dataset.sha256)
+        return DigitDataset(
+            dataset.images, dataset.labels, f"mnist/{split}", dataset.sha256
+        )
     return load_idx_folder(Path(source), split)
 
 

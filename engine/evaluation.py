@@ -53,7 +53,9 @@ class EvaluationResult:
         The most confident predictions come first, so for an off-diagonal cell the
         errors the model was surest of lead.
         """
-        indices = np.flatnonzero((self.labels == true) & (self.predictions == predicted))
+        indices = np.flatnonzero(
+            (self.labels == true) & (self.predictions == predicted)
+        )
         confidence = self.probabilities[indices, predicted]
         return indices[np.argsort(-confidence, kind="stable")]
 
@@ -73,7 +75,9 @@ class EvaluationResult:
                     "index": int(index),
                     "true": int(self.labels[index]),
                     "predicted": int(self.predictions[index]),
-                    "probabilities": [round(float(p), 6) for p in self.probabilities[index]],
+                    "probabilities": [
+                        round(float(p), 6) for p in self.probabilities[index]
+                    ],
                 }
                 for index in self.misclassified
             ]
@@ -181,5 +185,10 @@ def evaluate(
     if probabilities is None:
         return None
     result = summarize(dataset.labels, probabilities)
-    logger.info("Evaluated %s: accuracy %.4f on %d images", dataset.name, result.accuracy, result.count)
+    logger.info(
+        "Evaluated %s: accuracy %.4f on %d images",
+        dataset.name,
+        result.accuracy,
+        result.count,
+    )
     return result

@@ -42,7 +42,9 @@ def read_idx_bytes(path: Path) -> bytes:
 def _parse(path: Path, expected_magic: int) -> npt.NDArray[np.uint8]:
     content = read_idx_bytes(path)
     if len(content) < 8:
-        raise DataError(f"{path} is too short to be an IDX file ({len(content)} bytes).")
+        raise DataError(
+            f"{path} is too short to be an IDX file ({len(content)} bytes)."
+        )
     magic = int.from_bytes(content[:4], "big")
     if magic != expected_magic:
         raise DataError(
@@ -106,7 +108,9 @@ def read_idx_labels(path: Path) -> npt.NDArray[np.int64]:
     return labels.astype(np.int64)
 
 
-def write_idx(path: Path, array: npt.NDArray[np.uint8], *, compress: bool = True) -> None:
+def write_idx(
+    path: Path, array: npt.NDArray[np.uint8], *, compress: bool = True
+) -> None:
     """Write a uint8 array as an IDX file, gzip-compressed when ``compress`` is true."""
     magic = 0x00000800 | array.ndim
     header = magic.to_bytes(4, "big") + b"".join(

@@ -42,7 +42,10 @@ def configure_allocator() -> bool:
     except (OSError, AttributeError):
         logger.debug("No mallopt in %s; the allocator keeps its defaults", name)
         return False
-    applied = mallopt(_M_MMAP_MAX, 0) == 1 and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
+    applied = (
+        mallopt(_M_MMAP_MAX, 0) == 1
+        and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
+    )
     _configured = applied
     logger.debug("glibc allocator tuned for reuse of large buffers: %s", applied)
     return applied

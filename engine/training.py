@@ -81,7 +81,11 @@ class TrainConfig:
             _require_positive_int("num_threads", self.num_threads)
         if self.max_batches is not None:
             _require_positive_int("max_batches", self.max_batches)
-        if not (isinstance(self.learning_rate, int | float) and math.isfinite(self.learning_rate) and self.learning_rate > 0):
+        if not (
+            isinstance(self.learning_rate, int | float)
+            and math.isfinite(self.learning_rate)
+            and self.learning_rate > 0
+        ):
             raise ConfigError(
                 f"learning_rate must be a positive number, got {self.learning_rate!r}; "
                 "try 0.05 for SGD or 0.001 for Adam."
@@ -89,7 +93,9 @@ class TrainConfig:
         if not (0 <= self.momentum < 1):
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}.")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ConfigError(f"weight_decay must be zero or positive, got {self.weight_decay!r}.")
+            raise ConfigError(
+                f"weight_decay must be zero or positive, got {self.weight_decay!r}."
+            )
         _require_choice("optimizer", self.optimizer, OPTIMIZERS)
         _require_choice("schedule", self.schedule, SCHEDULES)
         _require_choice("weight_init", self.weight_init, WEIGHT_INITS)
@@ -107,7 +113,9 @@ def _require_positive_int(name: str, value: object) -> None:
 
 def _require_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ConfigError(f"{name} {value!r} is not supported; choose one of: {', '.join(choices)}.")
+        raise ConfigError(
+            f"{name} {value!r} is not supported; choose one of: {', '.join(choices)}."
+        )
 
 
 @dataclass(frozen=True)
@@ -187,7 +195,11 @@ class TrainResult:
 
 def _build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+        return torch.optim.Adam(
+            model.parameters(),
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+        )
     return torch.optim.SGD(
         model.parameters(),
         lr=config.learning_rate,
@@ -218,7 +230,12 @@ def one_cycle_factor(step: int, total_steps: int) -> float:
 class _Schedule:
     """Learning-rate schedule stepped once per batch."""
 
-    def __init__(self, config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
+    def __init__(
+        self,
+        config: TrainConfig,
+        optimizer: torch.optim.Optimizer,
+        steps_per_epoch: int,
+    ):
         total = config.epochs * steps_per_epoch
         self._scheduler: torch.optim.lr_scheduler.LRScheduler | None
         if config.schedule == "onecycle":
@@ -227,7 +244,9 @@ class _Schedule:
             )
         elif config.schedule == "step":
             milestones = [int(total * 0.5), int(total * 0.75)]
-            self._scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.1)
+            self._scheduler = torch.optim.lr_scheduler.MultiStepLR(
+                optimizer, milestones, gamma=0.1
+            )
         else:
             self._scheduler = None
 
@@ -277,7 +296,12 @@ def train(
         torch.set_num_threads(config.num_threads)
     logger.info(
         "Training %s on %s (%d images) for %d epochs on %s: %s",
-        config.architecture, train_set.name, len(train_set), config.epochs, device, config,
+        config.architecture,
+        train_set.name,
+        len(train_set),
+        config.epochs,
+        device,
+        config,
     )
 
     torch.manual_seed(config.seed)
@@ -308,7 +332,9 @@ def train(
             if loop.wait_while_paused():
                 status, message = "stopped", f"Stopped on request in epoch {epoch}."
                 break
-            chosen = order[batch_index * config.batch_size : (batch_index + 1) * config.batch_size]
+            chosen = order[
+                batch_index * config.batch_size : (batch_index + 1) * config.batch_size
+            ]
             batch = inputs[chosen]
             if config.augment:
                 batch = random_affine(batch, generator)
@@ -337,22 +363,54 @@ def train(
                 done = (epoch - 1) * batches_per_epoch + batch_index + 1
                 rate = images_seen / elapsed if elapsed > 0 else 0.0
                 eta = elapsed / done * (total_batches - done) if done else None
-                on_batch(BatchProgress(epoch, config.epochs, batch_index + 1, batches_per_epoch, loss_value, rate, elapsed, eta))
+                on_batch(
+                    BatchProgress(
+                        epoch,
+                        config.epochs,
+                        batch_index + 1,
+                        batches_per_epoch,
+                        loss_value,
+                        rate,
+                        elapsed,
+                        eta,
+                    )
+                )
         if status != "finished" or not epoch_losses:
             break
         accuracy = loop.finish_epoch(epoch, test_set)
-        logger.debug("Epoch %d: train loss %.4f, test accuracy %.4f", epoch, float(np.mean(epoch_losses)), accuracy)
+        logger.debug(
+            "Epoch %d: train loss %.4f, test accuracy %.4f",
+            epoch,
+            float(np.mean(epoch_losses)),
+            accuracy,
+        )
         if on_epoch is not None:
-            on_epoch(EpochProgress(epoch, config.epochs, float(np.mean(epoch_losses)), accuracy, time.perf_counter() - started))
+            on_epoch(
+                EpochProgress(
+                    epoch,
+                    config.epochs,
+                    float(np.mean(epoch_losses)),
+                    accuracy,
+                    time.perf_counter() - started,
+                )
+            )
 
-    return loop.result(status, message, test_set, train_set, time.perf_counter() - started)
+    return loop.result(
+        status, message, test_set, train_set, time.perf_counter() - started
+    )
 
 
 class _Loop:
     """Book-keeping of a run: best weights, finite-loss snapshots, pause and stop."""
 
-    def __init__(self, config: TrainConfig, model: nn.Module, device: torch.device,
-                 stop: threading.Event | None, pause: threading.Event | None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        model: nn.Module,
+        device: torch.device,
+        stop: threading.Event | None,
+        pause: threading.Event | None,
+    ):
         self.config = config
         self.model = model
         self.device = device
@@ -366,7 +424,10 @@ class _Loop:
         self.finite_state = self._copy_state()
 
     def _copy_state(self) -> dict[str, torch.Tensor]:
-        return {name: tensor.detach().to("cpu", copy=True) for name, tensor in self.model.state_dict().items()}
+        return {
+            name: tensor.detach().to("cpu", copy=True)
+            for name, tensor in self.model.state_dict().items()
+        }
 
     def wait_while_paused(self) -> bool:
         """Block while paused; return True when a stop was requested."""
@@ -391,10 +452,18 @@ class _Loop:
             self.best_state = self.finite_state
         return result.accuracy
 
-    def result(self, status: Status, message: str, test_set: DigitDataset,
-               train_set: DigitDataset, elapsed_s: float) -> TrainResult:
+    def result(
+        self,
+        status: Status,
+        message: str,
+        test_set: DigitDataset,
+        train_set: DigitDataset,
+        elapsed_s: float,
+    ) -> TrainResult:
         model = copy.deepcopy(self.model).to("cpu")
-        model.load_state_dict(self.best_state if self.best_state is not None else self.finite_state)
+        model.load_state_dict(
+            self.best_state if self.best_state is not None else self.finite_state
+        )
         model.eval()
         evaluation = evaluate(model, test_set) if self.best_state is not None else None
         if status == "finished":

@@ -70,7 +70,9 @@ def _write_atomically(path: Path, write: Any) -> None:
     The rename is atomic on POSIX and Windows, so a crash or a full disk mid-write
     leaves the previous file as it was.
     """
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
     os.close(handle)
     try:
         # mkstemp creates the file readable by its owner only; a saved model should get
@@ -85,7 +87,9 @@ def _write_atomically(path: Path, write: Any) -> None:
         raise
 
 
-def save_weights(path: Path, model: nn.Module, metadata: dict[str, Any] | None = None) -> Path:
+def save_weights(
+    path: Path, model: nn.Module, metadata: dict[str, Any] | None = None
+) -> Path:
     """Save a model's tensors and metadata atomically.
 
     Args:
@@ -104,7 +108,9 @@ def save_weights(path: Path, model: nn.Module, metadata: dict[str, Any] | None =
     if path.suffix != ".safetensors":
         raise WeightsError(f"Weights file {path} must end in .safetensors.")
     if not path.parent.is_dir():
-        raise WeightsError(f"Cannot save weights to {path}: folder {path.parent} does not exist.")
+        raise WeightsError(
+            f"Cannot save weights to {path}: folder {path.parent} does not exist."
+        )
     full_metadata = dict(metadata or {})
     full_metadata.update(
         format_version=FORMAT_VERSION,
@@ -112,13 +118,19 @@ def save_weights(path: Path, model: nn.Module, metadata: dict[str, Any] | None =
         layer_shapes=layer_shapes(model),
         package_version=__version__,
     )
-    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    tensors = {
+        name: tensor.detach().cpu().contiguous()
+        for name, tensor in model.state_dict().items()
+    }
     text = json.dumps(full_metadata, indent=2, sort_keys=True)
     try:
         # The tensors first: a reader that finds new metadata beside old tensors would be
         # told of a mismatch, while the reverse order would pass silently.
         _write_atomically(path, lambda target: save_file(tensors, str(target)))
-        _write_atomically(metadata_path(path), lambda target: target.write_text(text + "\n", encoding="utf-8"))
+        _write_atomically(
+            metadata_path(path),
+            lambda target: target.write_text(text + "\n", encoding="utf-8"),
+        )
     except OSError as error:
         raise WeightsError(
             f"Cannot save weights to {path}: {error.strerror or error}. "
@@ -150,7 +162,9 @@ def load_weights(path: Path | None = None) -> LoadedModel:
     try:
         model = build_model(architecture)
     except Exception as error:
-        raise WeightsError(f"{path} names architecture {architecture!r}, which this version cannot build.") from error
+        raise WeightsError(
+            f"{path} names architecture {architecture!r}, which this version cannot build."
+        ) from error
     _check_shapes(path, architecture, model, tensors)
     model.load_state_dict(tensors)
     model.eval()
@@ -170,13 +184,17 @@ def _read_metadata(path: Path) -> dict[str, Any]:
             "a .safetensors and a .json file with the same name."
         ) from None
     except (OSError, ValueError) as error:
-        raise WeightsError(f"Metadata file {meta_path} is not valid JSON ({error}).") from error
+        raise WeightsError(
+            f"Metadata file {meta_path} is not valid JSON ({error})."
+        ) from error
     if not isinstance(metadata, dict):
         raise WeightsError(f"Metadata file {meta_path} must hold a JSON object.")
     return metadata
 
 
-def _check_shapes(path: Path, architecture: str, model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+def _check_shapes(
+    path: Path, architecture: str, model: nn.Module, tensors: dict[str, torch.Tensor]
+) -> None:
     expected = layer_shapes(model)
     found = {name: list(tensor.shape) for name, tensor in tensors.items()}
     missing = sorted(set(expected) - set(found))

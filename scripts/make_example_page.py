@@ -33,14 +33,27 @@ def main() -> None:
             if character == " ":
                 x += DIGIT_PX
                 continue
-            image = test.images[rng.choice(np.flatnonzero(test.labels == int(character)))]
+            image = test.images[
+                rng.choice(np.flatnonzero(test.labels == int(character)))
+            ]
             ys, xs = np.nonzero(image > 30)
-            digit = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255
+            digit = (
+                image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(
+                    np.float32
+                )
+                / 255
+            )
             scale = DIGIT_PX / digit.shape[0]
-            digit = cv2.resize(digit, (max(1, round(digit.shape[1] * scale)), DIGIT_PX), interpolation=cv2.INTER_CUBIC)
+            digit = cv2.resize(
+                digit,
+                (max(1, round(digit.shape[1] * scale)), DIGIT_PX),
+                interpolation=cv2.INTER_CUBIC,
+            )
             y = y0 + int(rng.integers(-6, 7))
             h, w = digit.shape
-            ink[y : y + h, x : x + w] = np.maximum(ink[y : y + h, x : x + w], np.clip(digit, 0, 1))
+            ink[y : y + h, x : x + w] = np.maximum(
+                ink[y : y + h, x : x + w], np.clip(digit, 0, 1)
+            )
             x += w + int(rng.integers(22, 36))
     columns = np.linspace(0, 1, width, dtype=np.float32)
     rows = np.linspace(0, 1, height, dtype=np.float32)[:, None]
@@ -48,7 +61,11 @@ def main() -> None:
     gray = paper * (1 - ink) + 45 * ink + rng.normal(0, 3, ink.shape)
     color = np.stack([gray * 0.97, gray, gray * 1.02], axis=-1)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(OUT), np.clip(color, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    cv2.imwrite(
+        str(OUT),
+        np.clip(color, 0, 255).astype(np.uint8),
+        [cv2.IMWRITE_JPEG_QUALITY, 88],
+    )
     print(f"wrote {OUT}")
 
 

@@ -27,7 +27,9 @@ def stratified_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndar
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mnist_dir", type=Path, help="folder with the four MNIST IDX files")
+    parser.add_argument(
+        "mnist_dir", type=Path, help="folder with the four MNIST IDX files"
+    )
     parser.add_argument("--train-per-class", type=int, default=1000)
     parser.add_argument("--test-per-class", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20261204)

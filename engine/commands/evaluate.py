@@ -20,9 +20,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "per-class precision and recall, and the most-confused pairs.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--weights", type=Path, default=None, help=f"weights file (default: the shipped {SHIPPED_WEIGHTS.name})")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help=f"weights file (default: the shipped {SHIPPED_WEIGHTS.name})",
+    )
     add_data_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout, misclassified images included")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object on stdout, misclassified images included",
+    )
     parser.set_defaults(run=run)
 
 
@@ -30,11 +39,21 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_weights(args.weights)
     test_set = load_dataset(str(args.data), "test")
     bar = ProgressBar()
-    result = evaluate(loaded.model, test_set, on_progress=lambda done, total: bar.update(done / total, f"{done}/{total} images"))
+    result = evaluate(
+        loaded.model,
+        test_set,
+        on_progress=lambda done, total: bar.update(
+            done / total, f"{done}/{total} images"
+        ),
+    )
     bar.close()
     assert result is not None  # no stop event was given
     if args.json:
-        payload = {"weights": str(loaded.path), "data": test_set.name, **result.to_json()}
+        payload = {
+            "weights": str(loaded.path),
+            "data": test_set.name,
+            **result.to_json(),
+        }
         print(json.dumps(payload))
     else:
         print_report(result, loaded.path.name, test_set.name)
@@ -43,15 +62,21 @@ def run(args: argparse.Namespace) -> int:
 
 def print_report(result: EvaluationResult, weights_name: str, data_name: str) -> None:
     out = sys.stdout
-    print(f"{weights_name} on {data_name}: accuracy {result.accuracy:.2%} "
-          f"({result.count - len(result.misclassified)} of {result.count})", file=out)
+    print(
+        f"{weights_name} on {data_name}: accuracy {result.accuracy:.2%} "
+        f"({result.count - len(result.misclassified)} of {result.count})",
+        file=out,
+    )
     print("\nConfusion matrix (rows: true digit, columns: predicted):", file=out)
     print("      " + "".join(f"{digit:>6}" for digit in range(10)), file=out)
     for digit, row in enumerate(result.confusion_matrix):
         print(f"{digit:>6}" + "".join(f"{count:>6}" for count in row), file=out)
     print("\ndigit  precision  recall", file=out)
     for digit in range(10):
-        print(f"{digit:>5}  {result.precision[digit]:>9.2%}  {result.recall[digit]:>6.2%}", file=out)
+        print(
+            f"{digit:>5}  {result.precision[digit]:>9.2%}  {result.recall[digit]:>6.2%}",
+            file=out,
+        )
     if result.most_confused:
         print("\nMost confused (true -> predicted: count):", file=out)
         for true, predicted, count in result.most_confused[:5]:

@@ -6,11 +6,18 @@ import logging
 import sys
 from pathlib import Path
 
-from engine.errors import ConfigError, WeightsError
-from engine.progress import ProgressBar
-from engine.training import OPTIMIZERS, SCHEDULES, BatchProgress, EpochProgress, TrainConfig, train
 from engine.devices import DEVICES
+from engine.errors import ConfigError, WeightsError
 from engine.models import WEIGHT_INITS
+from engine.progress import ProgressBar
+from engine.training import (
+    OPTIMIZERS,
+    SCHEDULES,
+    BatchProgress,
+    EpochProgress,
+    TrainConfig,
+    train,
+)
 from engine.weights import save_weights
 
 logger = logging.getLogger(__name__)
@@ -35,37 +42,112 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_data_argument(parser)
-    parser.add_argument("--epochs", type=int, default=DEFAULTS.epochs, help="passes over the training split")
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="images per optimiser step")
-    parser.add_argument("--lr", type=float, default=DEFAULTS.learning_rate, help="peak learning rate")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS.optimizer, help="SGD with Nesterov momentum, or Adam")
-    parser.add_argument("--momentum", type=float, default=DEFAULTS.momentum, help="SGD momentum")
-    parser.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay, help="L2 penalty")
-    parser.add_argument("--schedule", choices=SCHEDULES, default=DEFAULTS.schedule, help="learning-rate schedule")
-    parser.add_argument("--init", dest="weight_init", choices=WEIGHT_INITS, default=DEFAULTS.weight_init, help="weight initialisation; 'constant' shows why equal weights cannot learn")
-    parser.add_argument("--no-augment", dest="augment", action="store_false", help="train without random shifts, rotations and scaling")
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seed for initialisation, shuffling and augmentation")
-    parser.add_argument("--device", choices=DEVICES, default=DEFAULTS.device, help="where to train")
-    parser.add_argument("--threads", dest="num_threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--max-batches", type=int, default=None, help="stop each epoch after this many batches, for a quick smoke run")
-    parser.add_argument("--out", type=Path, default=Path("lenet-trained.safetensors"), help="where to save the weights (.safetensors; metadata goes beside it as .json)")
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=DEFAULTS.epochs,
+        help="passes over the training split",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULTS.batch_size,
+        help="images per optimiser step",
+    )
+    parser.add_argument(
+        "--lr", type=float, default=DEFAULTS.learning_rate, help="peak learning rate"
+    )
+    parser.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=DEFAULTS.optimizer,
+        help="SGD with Nesterov momentum, or Adam",
+    )
+    parser.add_argument(
+        "--momentum", type=float, default=DEFAULTS.momentum, help="SGD momentum"
+    )
+    parser.add_argument(
+        "--weight-decay", type=float, default=DEFAULTS.weight_decay, help="L2 penalty"
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=DEFAULTS.schedule,
+        help="learning-rate schedule",
+    )
+    parser.add_argument(
+        "--init",
+        dest="weight_init",
+        choices=WEIGHT_INITS,
+        default=DEFAULTS.weight_init,
+        help="weight initialisation; 'constant' shows why equal weights cannot learn",
+    )
+    parser.add_argument(
+        "--no-augment",
+        dest="augment",
+        action="store_false",
+        help="train without random shifts, rotations and scaling",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULTS.seed,
+        help="seed for initialisation, shuffling and augmentation",
+    )
+    parser.add_argument(
+        "--device", choices=DEVICES, default=DEFAULTS.device, help="where to train"
+    )
+    parser.add_argument(
+        "--threads",
+        dest="num_threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice)",
+    )
+    parser.add_argument(
+        "--max-batches",
+        type=int,
+        default=None,
+        help="stop each epoch after this many batches, for a quick smoke run",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("lenet-trained.safetensors"),
+        help="where to save the weights (.safetensors; metadata goes beside it as .json)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as one JSON object on stdout",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
-        data=str(args.data), epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, optimizer=args.optimizer, momentum=args.momentum,
-        weight_decay=args.weight_decay, schedule=args.schedule, weight_init=args.weight_init,
-        augment=args.augment, seed=args.seed, device=args.device,
-        num_threads=args.num_threads, max_batches=args.max_batches,
+        data=str(args.data),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        optimizer=args.optimizer,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        weight_init=args.weight_init,
+        augment=args.augment,
+        seed=args.seed,
+        device=args.device,
+        num_threads=args.num_threads,
+        max_batches=args.max_batches,
     )
     out = args.out
     if out.suffix != ".safetensors":
         raise ConfigError(f"--out {out} must end in .safetensors.")
     if not out.parent.resolve().is_dir():
-        raise WeightsError(f"Cannot save weights to {out}: folder {out.parent} does not exist.")
+        raise WeightsError(
+            f"Cannot save weights to {out}: folder {out.parent} does not exist."
+        )
 
     bar = ProgressBar()
 
@@ -73,15 +155,21 @@ def run(args: argparse.Namespace) -> int:
         done = (progress.epoch - 1) * progress.batches_per_epoch + progress.batch
         total = progress.epochs * progress.batches_per_epoch
         eta = f", {progress.eta_s:.0f} s left" if progress.eta_s is not None else ""
-        bar.update(done / total, f"epoch {progress.epoch}/{progress.epochs} loss {progress.loss:.3f} "
-                   f"{progress.images_per_second:.0f} img/s{eta}")
+        bar.update(
+            done / total,
+            f"epoch {progress.epoch}/{progress.epochs} loss {progress.loss:.3f} "
+            f"{progress.images_per_second:.0f} img/s{eta}",
+        )
 
     def on_epoch(progress: EpochProgress) -> None:
         bar.update(progress.epoch / progress.epochs, "", force=True)
         bar.close()
         if not args.json:
-            print(f"epoch {progress.epoch}/{progress.epochs}: train loss {progress.train_loss:.4f}, "
-                  f"test accuracy {progress.test_accuracy:.2%} ({progress.elapsed_s:.0f} s)", file=sys.stderr)
+            print(
+                f"epoch {progress.epoch}/{progress.epochs}: train loss {progress.train_loss:.4f}, "
+                f"test accuracy {progress.test_accuracy:.2%} ({progress.elapsed_s:.0f} s)",
+                file=sys.stderr,
+            )
 
     try:
         result = train(config, on_batch=on_batch, on_epoch=on_epoch)

@@ -25,7 +25,9 @@ def sample_test() -> DigitDataset:
 @pytest.fixture(scope="session")
 def tiny_train(sample_train: DigitDataset) -> DigitDataset:
     """512 training images, about 51 of each digit."""
-    return DigitDataset(sample_train.images[::20][:512], sample_train.labels[::20][:512], "tiny/train")
+    return DigitDataset(
+        sample_train.images[::20][:512], sample_train.labels[::20][:512], "tiny/train"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +38,9 @@ def tiny_test(sample_test: DigitDataset) -> DigitDataset:
 @pytest.fixture(scope="session")
 def shared_mnist() -> Path:
     if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip("the full MNIST set is not available beside this checkout (../shared/data/mnist)")
+        pytest.skip(
+            "the full MNIST set is not available beside this checkout (../shared/data/mnist)"
+        )
     return SHARED_MNIST
 
 

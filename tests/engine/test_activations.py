@@ -17,11 +17,25 @@ def test_every_stage_captured_in_order(model, sample_test):
     activations = capture_activations(model, sample_test.images[0])
     assert [a.name for a in activations] == layer_names(model)
     kinds = [a.kind for a in activations]
-    assert kinds == ["conv", "relu", "pool", "conv", "relu", "pool", "flatten", "linear", "relu", "linear"]
+    assert kinds == [
+        "conv",
+        "relu",
+        "pool",
+        "conv",
+        "relu",
+        "pool",
+        "flatten",
+        "linear",
+        "relu",
+        "linear",
+    ]
 
 
 def test_activation_shapes_match_model(model, sample_test):
-    shapes = {a.name: a.output.shape for a in capture_activations(model, sample_test.images[0])}
+    shapes = {
+        a.name: a.output.shape
+        for a in capture_activations(model, sample_test.images[0])
+    }
     assert shapes["conv1"] == (20, 24, 24)
     assert shapes["pool1"] == (20, 12, 12)
     assert shapes["conv2"] == (50, 8, 8)

@@ -14,7 +14,20 @@ def test_version(capsys):
 
 def test_train_then_evaluate_json(tmp_path, capsys):
     out = tmp_path / "smoke.safetensors"
-    status = main(["train", "--epochs", "1", "--max-batches", "4", "--batch-size", "32", "--out", str(out), "--json"])
+    status = main(
+        [
+            "train",
+            "--epochs",
+            "1",
+            "--max-batches",
+            "4",
+            "--batch-size",
+            "32",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     assert status == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "finished"
@@ -54,7 +67,15 @@ def test_train_invalid_hyperparameters(tmp_path, capsys, arguments, message):
 
 
 def test_train_missing_data_folder(tmp_path, capsys):
-    status = main(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.safetensors")])
+    status = main(
+        [
+            "train",
+            "--data",
+            str(tmp_path / "nowhere"),
+            "--out",
+            str(tmp_path / "x.safetensors"),
+        ]
+    )
     assert status == 1
     assert "Data folder not found" in capsys.readouterr().err
 

@@ -29,7 +29,18 @@ def test_sample_hash_is_stable(sample_test):
 def test_full_mnist_folder_loads(shared_mnist):
     test_set = load_dataset(shared_mnist, "test")
     assert len(test_set) == 10_000
-    assert test_set.class_counts() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert test_set.class_counts() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
 
 
 def test_missing_data_folder_rejected(tmp_path):

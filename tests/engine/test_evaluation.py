@@ -22,7 +22,9 @@ def random_probabilities(count, seed=0):
 def test_confusion_matches_direct_counting():
     labels, probabilities = random_probabilities(500)
     predictions = probabilities.argmax(axis=1)
-    np.testing.assert_array_equal(confusion_matrix(labels, predictions), direct_counts(labels, predictions))
+    np.testing.assert_array_equal(
+        confusion_matrix(labels, predictions), direct_counts(labels, predictions)
+    )
 
 
 def test_summary_scores():
@@ -31,8 +33,12 @@ def test_summary_scores():
     predictions = probabilities.argmax(axis=1)
     assert result.accuracy == pytest.approx(np.mean(predictions == labels))
     for digit in range(10):
-        assert result.recall[digit] == pytest.approx(np.mean(predictions[labels == digit] == digit))
-        assert result.precision[digit] == pytest.approx(np.mean(labels[predictions == digit] == digit))
+        assert result.recall[digit] == pytest.approx(
+            np.mean(predictions[labels == digit] == digit)
+        )
+        assert result.precision[digit] == pytest.approx(
+            np.mean(labels[predictions == digit] == digit)
+        )
 
 
 def test_most_confused_ranked():
@@ -59,7 +65,9 @@ def test_cell_indices_most_confident_first():
 def test_misclassified_listed_with_probabilities():
     labels, probabilities = random_probabilities(200, seed=4)
     result = summarize(labels, probabilities)
-    assert set(result.misclassified) == set(np.flatnonzero(probabilities.argmax(1) != labels))
+    assert set(result.misclassified) == set(
+        np.flatnonzero(probabilities.argmax(1) != labels)
+    )
     payload = result.to_json()
     assert len(payload["misclassified"]) == len(result.misclassified)
     assert len(payload["misclassified"][0]["probabilities"]) == 10

@@ -9,10 +9,20 @@ from engine.idx import read_idx_images, read_idx_labels, write_idx
 from tests.engine.conftest import make_digits
 
 
-def write_split(folder, images, labels, *, prefix="train", separator="-", compress=True):
+def write_split(
+    folder, images, labels, *, prefix="train", separator="-", compress=True
+):
     suffix = ".gz" if compress else ""
-    write_idx(folder / f"{prefix}-images{separator}idx3-ubyte{suffix}", images, compress=compress)
-    write_idx(folder / f"{prefix}-labels{separator}idx1-ubyte{suffix}", labels, compress=compress)
+    write_idx(
+        folder / f"{prefix}-images{separator}idx3-ubyte{suffix}",
+        images,
+        compress=compress,
+    )
+    write_idx(
+        folder / f"{prefix}-labels{separator}idx1-ubyte{suffix}",
+        labels,
+        compress=compress,
+    )
 
 
 @pytest.mark.parametrize("compress", [True, False])
@@ -38,7 +48,9 @@ def test_idx_wrong_magic_rejected(tmp_path):
     content = bytearray(path.read_bytes())
     content[3] = 0x01
     path.write_bytes(bytes(content))
-    with pytest.raises(DataError, match=r"magic number 0x00000801, expected 0x00000803"):
+    with pytest.raises(
+        DataError, match=r"magic number 0x00000801, expected 0x00000803"
+    ):
         read_idx_images(path)
 
 

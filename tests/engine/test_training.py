@@ -33,7 +33,13 @@ def test_train_stops_on_request(tiny_train, tiny_test):
         if progress.batch == 3:
             stop.set()
 
-    result = train(TrainConfig(epochs=2, batch_size=16), train_set=tiny_train, test_set=tiny_test, on_batch=on_batch, stop=stop)
+    result = train(
+        TrainConfig(epochs=2, batch_size=16),
+        train_set=tiny_train,
+        test_set=tiny_test,
+        on_batch=on_batch,
+        stop=stop,
+    )
     assert result.status == "stopped"
     assert len(seen) == 3
     assert result.best_accuracy is None
@@ -49,7 +55,13 @@ def test_train_pause_then_resume(tiny_train, tiny_test):
             pause.set()
             threading.Timer(0.2, lambda: (resumed.set(), pause.clear())).start()
 
-    result = train(TrainConfig(**SMOKE), train_set=tiny_train, test_set=tiny_test, on_batch=on_batch, pause=pause)
+    result = train(
+        TrainConfig(**SMOKE),
+        train_set=tiny_train,
+        test_set=tiny_test,
+        on_batch=on_batch,
+        pause=pause,
+    )
     assert resumed.is_set()
     assert result.status == "finished"
     assert len(result.batch_losses) == 12
@@ -59,12 +71,20 @@ def test_stop_while_paused(tiny_train, tiny_test):
     pause, stop = threading.Event(), threading.Event()
     pause.set()
     threading.Timer(0.2, stop.set).start()
-    result = train(TrainConfig(**SMOKE), train_set=tiny_train, test_set=tiny_test, pause=pause, stop=stop)
+    result = train(
+        TrainConfig(**SMOKE),
+        train_set=tiny_train,
+        test_set=tiny_test,
+        pause=pause,
+        stop=stop,
+    )
     assert result.status == "stopped"
 
 
 def test_divergence_keeps_finite_weights(tiny_train, tiny_test):
-    config = TrainConfig(epochs=1, batch_size=32, learning_rate=1e6, schedule="constant", max_batches=16)
+    config = TrainConfig(
+        epochs=1, batch_size=32, learning_rate=1e6, schedule="constant", max_batches=16
+    )
     result = train(config, train_set=tiny_train, test_set=tiny_test)
     assert result.status == "diverged"
     assert "Try a smaller learning rate" in result.message
@@ -73,7 +93,11 @@ def test_divergence_keeps_finite_weights(tiny_train, tiny_test):
 
 
 def test_best_epoch_weights_returned(tiny_train, tiny_test):
-    result = train(TrainConfig(epochs=2, batch_size=32, max_batches=8), train_set=tiny_train, test_set=tiny_test)
+    result = train(
+        TrainConfig(epochs=2, batch_size=32, max_batches=8),
+        train_set=tiny_train,
+        test_set=tiny_test,
+    )
     assert result.best_accuracy == max(result.epoch_accuracies)
     assert result.evaluation is not None
     assert result.evaluation.accuracy == pytest.approx(result.best_accuracy)
@@ -94,7 +118,11 @@ def test_constant_init_units_stay_equal(tiny_train, tiny_test):
         ("batch_size", -8, "batch_size must be a positive whole number, got -8"),
         ("learning_rate", 0.0, "learning_rate must be a positive number, got 0.0"),
         ("learning_rate", -0.1, "learning_rate must be a positive number, got -0.1"),
-        ("learning_rate", float("nan"), "learning_rate must be a positive number, got nan"),
+        (
+            "learning_rate",
+            float("nan"),
+            "learning_rate must be a positive number, got nan",
+        ),
         ("optimizer", "rmsprop", "optimizer 'rmsprop' is not supported"),
         ("device", "tpu", "device 'tpu' is not supported"),
         ("weight_init", "random", "weight_init 'random' is not supported"),
@@ -111,7 +139,11 @@ def test_unavailable_device_rejected(tiny_train, tiny_test):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ConfigError, match="'cuda' is not available"):
-        train(TrainConfig(device="cuda", **SMOKE), train_set=tiny_train, test_set=tiny_test)
+        train(
+            TrainConfig(device="cuda", **SMOKE),
+            train_set=tiny_train,
+            test_set=tiny_test,
+        )
 
 
 def test_one_cycle_shape():

@@ -131,7 +131,10 @@ def test_full_disk_keeps_previous_file(tmp_path, monkeypatch):
     assert "the previous file was kept" in str(raised.value)
     assert path.read_bytes() == before
     assert path.with_suffix(".json").read_text() == before_metadata
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.json",
+        "model.safetensors",
+    ]
     load_weights(path)
 
 
