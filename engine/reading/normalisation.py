@@ -34,14 +34,19 @@ def normalise_crop(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
     Returns:
         uint8 array (28, 28), white digit on black, centred by its centre of mass.
     """
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    left, top, width, height = _ink_bounds(mask.astype(np.uint8, copy=False))
+    if width == 0:
         return np.zeros((MNIST_SIDE_PX, MNIST_SIDE_PX), np.uint8)
-    mask = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    mask = mask[top : top + height, left : left + width]
     work = _redraw(mask, MNIST_BOX_PX * WORK_FACTOR)
     work = _adjust_stroke(work)
     digit = _fit_box(work)
     return _place_by_centre_of_mass(digit)
+
+
+def _ink_bounds(image: np.ndarray) -> tuple[int, int, int, int]:
+    """Return (x, y, w, h) of the nonzero pixels, (0, 0, 0, 0) when there are none."""
+    return tuple(int(value) for value in cv2.boundingRect(image))  # type: ignore[return-value]
 
 
 def _redraw(mask: npt.NDArray[np.bool_], side_px: int) -> npt.NDArray[np.uint8]:
@@ -68,7 +73,8 @@ def _adjust_stroke(work: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         return cv2.dilate(padded, kernel)
     eroded = cv2.erode(padded, kernel)
     # Eroding a thick marker digit must not erase it; keep the original if it would.
-    return eroded if eroded.sum() > 0.3 * work.sum() else padded
+    kept = cv2.countNonZero(eroded) > 0.3 * cv2.countNonZero(work)
+    return eroded if kept else padded
 
 
 def _stroke_width(work: npt.NDArray[np.uint8]) -> float:
@@ -76,13 +82,12 @@ def _stroke_width(work: npt.NDArray[np.uint8]) -> float:
     perimeter = sum(cv2.arcLength(contour, True) for contour in contours)
     if perimeter < 1:
         return 0.0
-    return 2.0 * float(work.sum()) / perimeter
+    return 2.0 * float(cv2.countNonZero(work)) / perimeter
 
 
 def _fit_box(work: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-    ys, xs = np.nonzero(work)
-    work = work[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    height, width = work.shape
+    left, top, width, height = _ink_bounds(work)
+    work = work[top : top + height, left : left + width]
     scale = MNIST_BOX_PX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     digit = cv2.resize(work.astype(np.float32), size, interpolation=cv2.INTER_AREA)
@@ -93,10 +98,9 @@ def _fit_box(work: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
 
 def _place_by_centre_of_mass(digit: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
     height, width = digit.shape
-    total = float(digit.sum())
-    ys, xs = np.mgrid[0:height, 0:width]
-    centre_y = float((ys * digit).sum()) / total
-    centre_x = float((xs * digit).sum()) / total
+    moments = cv2.moments(digit)
+    centre_y = moments["m01"] / moments["m00"]
+    centre_x = moments["m10"] / moments["m00"]
     top = int(round(MNIST_SIDE_PX / 2 - centre_y - 0.5))
     left = int(round(MNIST_SIDE_PX / 2 - centre_x - 0.5))
     # Keep the whole digit in the field even when its mass sits far off centre.

@@ -11,8 +11,8 @@ LINE_TOLERANCE = 0.6
 # Lines may slant, but not by more than this (rise over run).
 MAX_LINE_SLOPE = 0.35
 
-# A gap wider than this many digit heights, and well above the line's usual gap,
-# separates two numbers.
+# A gap wider than this many digit heights (of the line's taller digits), and this many
+# times the line's usual gap, separates two numbers.
 SPACE_GAP_HEIGHTS = 0.8
 SPACE_GAP_RATIO = 2.2
 
@@ -46,13 +46,28 @@ def group_lines(boxes: list[Box]) -> list[list[int]]:
     height = float(np.median([box.h for box in boxes]))
     tolerance = LINE_TOLERANCE * max(height, 1.0)
     lines: list[_Line] = []
-    for index in sorted(range(len(boxes)), key=lambda i: boxes[i].centre_x):
+    # The last centre and slope of every line, so each box is compared with all
+    # lines at once: a 5,000-cell grid has 50 lines.
+    last_x = np.zeros(len(boxes))
+    last_y = np.zeros(len(boxes))
+    slopes = np.zeros(len(boxes))
+    centres_x = [box.centre_x for box in boxes]
+    for index in sorted(range(len(boxes)), key=centres_x.__getitem__):
         box = boxes[index]
-        distances = [abs(box.centre_y - line.expected_y(box.centre_x)) for line in lines]
-        if distances and min(distances) <= tolerance:
-            lines[int(np.argmin(distances))].add(index, box)
-        else:
-            lines.append(_Line(index, box, 1.5 * height))
+        x, y = centres_x[index], box.centre_y
+        count = len(lines)
+        if count:
+            expected = last_y[:count] + slopes[:count] * (x - last_x[:count])
+            distances = np.abs(y - expected)
+            nearest = int(np.argmin(distances))
+            if distances[nearest] <= tolerance:
+                line = lines[nearest]
+                line.add(index, box)
+                last_x[nearest], last_y[nearest] = x, y
+                slopes[nearest] = line.slope
+                continue
+        lines.append(_Line(index, box, 1.5 * height))
+        last_x[count], last_y[count] = x, y
     lines.sort(key=lambda line: line.median_y())
     return [line.members for line in lines]
 
@@ -71,11 +86,17 @@ class _Line:
         self.members.append(index)
         self.xs.append(box.centre_x)
         self.ys.append(box.centre_y)
-        xs, ys = np.array(self.xs[-5:]), np.array(self.ys[-5:])
+        xs, ys = self.xs[-5:], self.ys[-5:]
         # A slope fitted over less than about two digit widths is mostly noise.
-        if np.ptp(xs) >= self.min_run_px:
-            slope = float(np.polyfit(xs, ys, 1)[0])
-            self.slope = float(np.clip(slope, -MAX_LINE_SLOPE, MAX_LINE_SLOPE))
+        if max(xs) - min(xs) >= self.min_run_px:
+            # Least-squares slope of y on x, as a degree-1 polyfit gives it, in plain
+            # Python because numpy's overhead dominates on five points.
+            mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+            dx = [x - mean_x for x in xs]
+            slope = sum(d * (y - mean_y) for d, y in zip(dx, ys, strict=True)) / sum(
+                d * d for d in dx
+            )
+            self.slope = min(max(slope, -MAX_LINE_SLOPE), MAX_LINE_SLOPE)
 
     def expected_y(self, x: float) -> float:
         return self.ys[-1] + self.slope * (x - self.xs[-1])
@@ -85,13 +106,22 @@ class _Line:
 
 
 def space_after(line: list[int], boxes: list[Box]) -> list[bool]:
-    """Return, for each box of a line but the last, whether a space follows it."""
+    """Return, for each box of a line but the last, whether a space follows it.
+
+    A gap is a space when it is wide against both the writing's size and the line's
+    usual gap. The size is the height of the taller digits (upper quartile), since
+    small 0s and 2s beside long-tailed 7s and 9s would make ordinary gaps look wide
+    next to the median height. The usual gap is the lower quartile of the gaps, so
+    that the wide gaps being judged do not raise it; boxes that overlap give negative
+    gaps, which only lower it to its floor. A line of two digits has no usual gap to
+    compare with and is read as one number.
+    """
     if len(line) < 2:
         return []
     gaps = np.array(
         [boxes[b].x - (boxes[a].x + boxes[a].w) for a, b in zip(line, line[1:], strict=False)]
     )
-    height = float(np.median([boxes[i].h for i in line]))
-    usual = max(float(np.median(gaps)), 0.1 * height)
+    height = float(np.percentile([boxes[i].h for i in line], 75))
+    usual = max(float(np.percentile(gaps, 25)), 0.1 * height)
     limit = max(SPACE_GAP_HEIGHTS * height, SPACE_GAP_RATIO * usual)
     return [bool(gap > limit) for gap in gaps]

@@ -45,11 +45,18 @@ def detect_rotation(
     sideways = horizontal is not None and horizontal <= 1 - LAYOUT_SHARE
     candidates = list(SIDEWAYS_DEG) if sideways else [0, *SIDEWAYS_DEG]
     sample = sorted(sized, key=lambda piece: -piece.area)[:MAX_PIECES_SCORED]
-    scores = {}
-    for rotation in candidates:
-        quarter_turns = rotation // 90
-        crops = [normalise_crop(np.rot90(piece.mask, quarter_turns)) for piece in sample]
-        scores[rotation] = float(log_confidence(classifier.probabilities(crops)).mean())
+    crops = [
+        normalise_crop(np.rot90(piece.mask, rotation // 90))
+        for rotation in candidates
+        for piece in sample
+    ]
+    confidence = log_confidence(classifier.probabilities(crops)).reshape(
+        len(candidates), len(sample)
+    )
+    scores = {
+        rotation: float(row.mean())
+        for rotation, row in zip(candidates, confidence, strict=True)
+    }
     logger.debug("Rotation scores %s (horizontal share %s)", scores, horizontal)
     best = max(scores, key=lambda rotation: scores[rotation])
     if 0 in scores and scores[best] - scores[0] < UPRIGHT_PREFERENCE:

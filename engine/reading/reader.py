@@ -23,7 +23,6 @@ from engine.reading.components import (
 )
 from engine.reading.decoding import decode_source
 from engine.reading.merging import group_nearby, join_broken_digits
-from engine.reading.normalisation import normalise_crop
 from engine.reading.ordering import Box, group_lines, space_after
 from engine.reading.orientation import ROTATIONS_DEG, detect_rotation
 from engine.reading.result import Detection, PhotoReading
@@ -107,14 +106,19 @@ def read_digits(
     _check_stop(stop)
 
     classifier = CropClassifier(model)
+    candidates = None
     if rotation_deg is None:
-        pieces, height_px = _candidate_pieces(binarized.mask, binarized.ink, invalid)
+        candidates = _candidate_pieces(binarized.mask, binarized.ink, invalid)
+        pieces, height_px = candidates
         marks = group_nearby(pieces, height_px, binarized.stroke_px)
         rotation_deg = detect_rotation(marks, height_px, classifier)
     page = _Page(gray_full, scale, binarized, rotation_deg // 90, invalid)
     _check_stop(stop)
 
-    pieces, warnings = _segment(page, classifier)
+    # The candidates found for the rotation search stand when the page is upright.
+    pieces, warnings = _segment(
+        page, classifier, candidates if rotation_deg == 0 else None
+    )
     _check_stop(stop)
     reading = _classify_and_order(page, pieces, classifier)
     logger.debug(
@@ -179,11 +183,17 @@ def _touches(piece: Piece, region: npt.NDArray[np.bool_]) -> bool:
     return bool(window[piece.mask].any())
 
 
-def _segment(page: _Page, classifier: CropClassifier) -> tuple[list[Piece], list[str]]:
-    mask = page.upright(page.binarized.mask)
-    ink = page.upright(page.binarized.ink)
-    invalid = None if page.invalid is None else page.upright(page.invalid)
-    pieces, height_px = _candidate_pieces(mask, ink, invalid)
+def _segment(
+    page: _Page,
+    classifier: CropClassifier,
+    candidates: tuple[list[Piece], float] | None = None,
+) -> tuple[list[Piece], list[str]]:
+    if candidates is None:
+        mask = page.upright(page.binarized.mask)
+        ink = page.upright(page.binarized.ink)
+        invalid = None if page.invalid is None else page.upright(page.invalid)
+        candidates = _candidate_pieces(mask, ink, invalid)
+    pieces, height_px = candidates
     stroke_px = page.binarized.stroke_px
     pieces = join_broken_digits(pieces, height_px, stroke_px, classifier)
     height_px = typical_height(pieces) or height_px
@@ -200,11 +210,9 @@ def _segment(page: _Page, classifier: CropClassifier) -> tuple[list[Piece], list
 def _classify_and_order(
     page: _Page, pieces: list[Piece], classifier: CropClassifier
 ) -> tuple[list[Detection], list[str]]:
-    crops = np.array(
-        [normalise_crop(_full_resolution_mask(page, piece)) for piece in pieces],
-        np.uint8,
-    ).reshape(-1, 28, 28)
-    probabilities = classifier.probabilities(crops)
+    crops, probabilities = classifier.classify_masks(
+        [_full_resolution_mask(page, piece) for piece in pieces]
+    )
     boxes = [Box(piece.x, piece.y, piece.w, piece.h) for piece in pieces]
     too_wide = [piece.w > 1.6 * piece.h for piece in pieces]
 
