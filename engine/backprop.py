@@ -6,6 +6,7 @@ The loss is the squared error L = (f - target)^2, without a factor 1/2, so that
 dL/df = 2 (f - target).
 """
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -124,6 +125,18 @@ def _check_finite(**values: float) -> None:
             )
 
 
+def _check_results_finite(step: "BackpropStep") -> None:
+    # Finite inputs can still overflow, such as x1 * w1 = 1e308 * 1e308, and an
+    # infinity or NaN would print as invalid JSON and mean nothing to a student.
+    for field in dataclasses.fields(step):
+        value = getattr(step, field.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(
+                f"The backprop step overflows: {field.name} becomes {value}. "
+                "Use inputs and weights of moderate size, such as between -100 and 100."
+            )
+
+
 def backprop_step(
     x1: float = 1.0,
     x2: float = 0.0,
@@ -148,7 +161,8 @@ def backprop_step(
         learning_rate: SGD step size.
 
     Raises:
-        ConfigError: when any argument is NaN or infinite.
+        ConfigError: when any argument is NaN or infinite, the learning rate is not
+            positive, or a value of the step overflows.
 
     Returns:
         The forward values, the partial derivatives and the updated weights. With
@@ -157,6 +171,11 @@ def backprop_step(
     _check_finite(
         x1=x1, x2=x2, w1=w1, w2=w2, target=target, learning_rate=learning_rate
     )
+    if learning_rate <= 0:
+        raise ConfigError(
+            f"Invalid learning_rate {learning_rate!r} for the backprop step; "
+            "pass a number greater than 0, such as 0.5."
+        )
     x1_t, x2_t, w1_t, w2_t = (
         torch.tensor(value, dtype=torch.float64, requires_grad=True)
         for value in (x1, x2, w1, w2)
@@ -200,6 +219,7 @@ def backprop_step(
         new_w1=w1 - learning_rate * dloss_dw1 + 0.0,
         new_w2=w2 - learning_rate * dloss_dw2 + 0.0,
     )
+    _check_results_finite(step)
     logger.debug(
         "Backprop step: loss %.6g, dL/dw1 %.6g, dL/dw2 %.6g",
         step.loss,

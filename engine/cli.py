@@ -1,23 +1,31 @@
 """The ``digitlab`` command line: one subcommand per job, each in ``engine.commands``."""
 
 import argparse
+import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from engine import __version__
-from engine.commands import backprop, data, evaluate, gui, read, summary, train
-from engine.errors import EngineError
+from engine.errors import ConfigError, EngineError
 from engine.memory import configure_allocator
 
 logger = logging.getLogger(__name__)
 
 # Each module adds its subparser with add_parser(subparsers) and runs it with run(args).
-COMMAND_MODULES = (train, evaluate, read, summary, backprop, data, gui)
+# They are imported inside main(), where Ctrl+C during the slow torch import is handled.
+COMMAND_NAMES = ("train", "evaluate", "read", "summary", "backprop", "data", "gui")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def command_modules() -> list[ModuleType]:
+    return [importlib.import_module(f"engine.commands.{name}") for name in COMMAND_NAMES]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="log more detail (-vv for debug)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMAND_MODULES:
+    for module in command_modules():
         module.add_parser(subparsers)
     return parser
 
@@ -55,20 +63,35 @@ def configure_logging(verbosity: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand and return its exit status: 0 success, 1 failure, 2 invalid usage."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    configure_allocator()
+    """Run one subcommand and return its exit status.
+
+    Returns 0 on success, 1 on failure, 2 on invalid usage (argparse exits with 2 by
+    itself), and 130 when interrupted with Ctrl+C.
+    """
+    command = "digitlab"
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = f"digitlab {args.command}"
+        configure_logging(args.verbose)
+        configure_allocator()
         return int(args.run(args) or EXIT_OK)
+    except ConfigError as error:
+        logger.debug("%s: invalid settings", command, exc_info=True)
+        print(f"{command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except EngineError as error:
-        logger.debug("Command %s failed", args.command, exc_info=True)
-        print(f"digitlab {args.command}: error: {error}", file=sys.stderr)
+        logger.debug("%s failed", command, exc_info=True)
+        print(f"{command}: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
-        print(f"digitlab {args.command}: interrupted", file=sys.stderr)
-        return 130
+        print(f"{command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away, as with `digitlab summary vgg16 | head`.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -75,16 +75,38 @@ def _write_atomically(path: Path, write: Any) -> None:
     )
     os.close(handle)
     try:
-        # mkstemp creates the file readable by its owner only; a saved model should get
-        # the permissions of any other file the user creates.
-        os.chmod(temporary, 0o666 & ~_current_umask())
         write(Path(temporary))
+        # mkstemp creates the file readable by its owner only, and safetensors'
+        # save_file replaces the file, so the mode is set after writing: a saved model
+        # gets the permissions of any other file the user creates.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: Path) -> None:
+    """Check that ``save_weights(path, ...)`` can create files in the folder of ``path``.
+
+    Raises:
+        WeightsError: when the folder is missing or a file cannot be created in it.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise WeightsError(
+            f"Cannot save weights to {path}: folder {path.parent} does not exist."
+        )
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as error:
+        raise WeightsError(
+            f"Cannot save weights to {path}: {error.strerror or error}. "
+            "Choose a folder you can write to."
+        ) from error
 
 
 def save_weights(
@@ -166,6 +188,7 @@ def load_weights(path: Path | None = None) -> LoadedModel:
             f"{path} names architecture {architecture!r}, which this version cannot build."
         ) from error
     _check_shapes(path, architecture, model, tensors)
+    _check_values(path, tensors)
     model.load_state_dict(tensors)
     model.eval()
     logger.info("Loaded %s weights from %s", architecture, path)
@@ -174,6 +197,10 @@ def load_weights(path: Path | None = None) -> LoadedModel:
 
 def _read_metadata(path: Path) -> dict[str, Any]:
     meta_path = metadata_path(path)
+    if path.is_dir():
+        raise WeightsError(
+            f"{path} is a folder; pass the .safetensors file of the weights to load."
+        )
     if not path.is_file():
         raise WeightsError(f"Weights file not found: {path}.")
     try:
@@ -185,11 +212,27 @@ def _read_metadata(path: Path) -> dict[str, Any]:
         ) from None
     except (OSError, ValueError) as error:
         raise WeightsError(
-            f"Metadata file {meta_path} is not valid JSON ({error})."
+            f"Metadata file {meta_path} is not valid JSON ({error}). "
+            "Restore it from a copy, or train and save the model again."
         ) from error
     if not isinstance(metadata, dict):
         raise WeightsError(f"Metadata file {meta_path} must hold a JSON object.")
     return metadata
+
+
+def _check_values(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Reject tensors that cannot be trained weights: integer types, NaN or infinity."""
+    for name, tensor in tensors.items():
+        if not tensor.is_floating_point():
+            raise WeightsError(
+                f"{path}: tensor {name} has type {tensor.dtype}; weights must be floating "
+                "point. The file was not saved by Digit Lab."
+            )
+        if not torch.isfinite(tensor).all():
+            raise WeightsError(
+                f"{path}: tensor {name} contains NaN or infinite values; the model it "
+                "came from had diverged. Load another weights file."
+            )
 
 
 def _check_shapes(

@@ -4,6 +4,7 @@ import argparse
 import json
 
 from engine.backprop import BackpropStep, backprop_step
+from engine.commands.arguments import finite_float, positive_float
 
 DEFAULTS = backprop_step()
 
@@ -25,10 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ("--target", DEFAULTS.target, "value the output f should reach"),
     )
     for flag, default, help_text in inputs:
-        parser.add_argument(flag, type=float, default=default, help=help_text)
+        parser.add_argument(flag, type=finite_float, default=default, help=help_text)
     parser.add_argument(
         "--lr",
-        type=float,
+        type=positive_float,
         default=DEFAULTS.learning_rate,
         help="SGD learning rate of the update",
     )

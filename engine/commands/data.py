@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import urllib.parse
 from pathlib import Path
 
 from engine import download
@@ -48,6 +49,7 @@ def _add_fetch_parser(actions: argparse._SubParsersAction) -> None:
         "--mirror",
         dest="mirrors",
         action="append",
+        type=mirror_url,
         default=argparse.SUPPRESS,
         metavar="URL",
         help="base URL that serves the archives; repeat to try several in order "
@@ -61,6 +63,16 @@ def _add_fetch_parser(actions: argparse._SubParsersAction) -> None:
         help="extra attempts per file on each mirror after a failed one",
     )
     parser.set_defaults(run=run_fetch)
+
+
+def mirror_url(text: str) -> str:
+    """Accept an http or https base URL, the only kinds the downloader speaks."""
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(
+            f"expected an http:// or https:// URL, got {text!r}"
+        )
+    return text
 
 
 def _add_info_parser(actions: argparse._SubParsersAction) -> None:

@@ -1,6 +1,7 @@
 """The ``digitlab evaluate`` subcommand."""
 
 import argparse
+import math
 import json
 import sys
 from pathlib import Path
@@ -73,11 +74,15 @@ def print_report(result: EvaluationResult, weights_name: str, data_name: str) ->
         print(f"{digit:>6}" + "".join(f"{count:>6}" for count in row), file=out)
     print("\ndigit  precision  recall", file=out)
     for digit in range(10):
-        print(
-            f"{digit:>5}  {result.precision[digit]:>9.2%}  {result.recall[digit]:>6.2%}",
-            file=out,
-        )
+        precision = _percent(result.precision[digit])
+        recall = _percent(result.recall[digit])
+        print(f"{digit:>5}  {precision:>9}  {recall:>6}", file=out)
     if result.most_confused:
         print("\nMost confused (true -> predicted: count):", file=out)
         for true, predicted, count in result.most_confused[:5]:
             print(f"  {true} -> {predicted}: {count}", file=out)
+
+
+def _percent(value: float) -> str:
+    # NaN means the digit was never predicted (precision) or never present (recall).
+    return "n/a" if math.isnan(value) else f"{value:.2%}"

@@ -3,6 +3,7 @@
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 import cv2
@@ -40,21 +41,31 @@ def run(args: argparse.Namespace) -> int:
     """Read every photo; return 1 if any could not be read, else 0."""
     model = load_weights(args.weights).model
     if args.annotate is not None:
-        args.annotate.mkdir(parents=True, exist_ok=True)
+        _create_folder(args.annotate)
     results = []
     failed = False
+    annotation_names: set[str] = set()
     for photo in args.photos:
         try:
             reading = read_digits(photo, model, rotation_deg=args.rotation)
+            if args.annotate is not None:
+                _write_annotation(photo, reading, args.annotate, annotation_names)
         except EngineError as error:
             logger.debug("Could not read %s", photo, exc_info=True)
             failed = True
             results.append(_error_entry(photo, str(error)))
             if not args.json:
-                print(f"{photo}: error: {error}")
+                print(f"{photo}: error: {error}", file=sys.stderr)
             continue
-        if args.annotate is not None:
-            _write_annotation(photo, reading, args.annotate)
+        except Exception as error:
+            # One photo that trips a bug must not lose the readings of the others.
+            logger.error("Unexpected error while reading %s", photo, exc_info=True)
+            failed = True
+            message = f"Unexpected error while reading {photo}: {error!r}. Please report it."
+            results.append(_error_entry(photo, message))
+            if not args.json:
+                print(f"{photo}: error: {message}", file=sys.stderr)
+            continue
         if args.json:
             results.append(reading.to_json())
         else:
@@ -62,6 +73,21 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     return 1 if failed else 0
+
+
+def _create_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise EngineError(
+            f"--annotate {folder} is a file, not a folder; name a folder to write the "
+            "annotated photos into."
+        ) from None
+    except OSError as error:
+        raise EngineError(
+            f"Cannot create the --annotate folder {folder}: {error.strerror or error}. "
+            "Choose a folder you can write to."
+        ) from error
 
 
 def _error_entry(photo: Path, message: str) -> dict:
@@ -78,9 +104,17 @@ def _print_reading(photo: Path, reading) -> None:
         print(f"{photo}: warning: {warning}")
 
 
-def _write_annotation(photo: Path, reading, folder: Path) -> None:
+def _write_annotation(photo: Path, reading, folder: Path, used_names: set[str]) -> None:
     image = annotate(decode_image(photo), reading)
-    target = folder / f"{photo.stem}.annotated.png"
+    # Photos with one name from different folders get numbered files instead of
+    # overwriting each other.
+    name = f"{photo.stem}.annotated.png"
+    counter = 2
+    while name in used_names:
+        name = f"{photo.stem}.annotated-{counter}.png"
+        counter += 1
+    used_names.add(name)
+    target = folder / name
     if not cv2.imwrite(str(target), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
         raise EngineError(f"Could not write {target}; check that the folder is writable.")
     logger.info("Wrote %s", target)

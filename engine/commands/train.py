@@ -6,6 +6,12 @@ import logging
 import sys
 from pathlib import Path
 
+from engine.commands.arguments import (
+    non_negative_float,
+    positive_float,
+    positive_int,
+    unit_interval_float,
+)
 from engine.devices import DEVICES
 from engine.errors import ConfigError, WeightsError
 from engine.models import WEIGHT_INITS
@@ -18,7 +24,7 @@ from engine.training import (
     TrainConfig,
     train,
 )
-from engine.weights import save_weights
+from engine.weights import check_writable, save_weights
 
 logger = logging.getLogger(__name__)
 DEFAULTS = TrainConfig()
@@ -44,18 +50,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_data_argument(parser)
     parser.add_argument(
         "--epochs",
-        type=int,
+        type=positive_int,
         default=DEFAULTS.epochs,
         help="passes over the training split",
     )
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=positive_int,
         default=DEFAULTS.batch_size,
         help="images per optimiser step",
     )
     parser.add_argument(
-        "--lr", type=float, default=DEFAULTS.learning_rate, help="peak learning rate"
+        "--lr", type=positive_float, default=DEFAULTS.learning_rate, help="peak learning rate"
     )
     parser.add_argument(
         "--optimizer",
@@ -64,10 +70,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="SGD with Nesterov momentum, or Adam",
     )
     parser.add_argument(
-        "--momentum", type=float, default=DEFAULTS.momentum, help="SGD momentum"
+        "--momentum", type=unit_interval_float, default=DEFAULTS.momentum, help="SGD momentum"
     )
     parser.add_argument(
-        "--weight-decay", type=float, default=DEFAULTS.weight_decay, help="L2 penalty"
+        "--weight-decay", type=non_negative_float, default=DEFAULTS.weight_decay, help="L2 penalty"
     )
     parser.add_argument(
         "--schedule",
@@ -100,13 +106,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--threads",
         dest="num_threads",
-        type=int,
+        type=positive_int,
         default=None,
         help="torch CPU threads (default: torch's choice)",
     )
     parser.add_argument(
         "--max-batches",
-        type=int,
+        type=positive_int,
         default=None,
         help="stop each epoch after this many batches, for a quick smoke run",
     )
@@ -144,10 +150,9 @@ def run(args: argparse.Namespace) -> int:
     out = args.out
     if out.suffix != ".safetensors":
         raise ConfigError(f"--out {out} must end in .safetensors.")
-    if not out.parent.resolve().is_dir():
-        raise WeightsError(
-            f"Cannot save weights to {out}: folder {out.parent} does not exist."
-        )
+    # Checked before the first batch, so a run of many minutes does not end in a
+    # failed save.
+    check_writable(out)
 
     bar = ProgressBar()
 
@@ -177,7 +182,10 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
         raise
     saved = None
-    if result.best_accuracy is not None or result.status == "diverged":
+    # Weights are saved only when at least one epoch was evaluated: the finite-loss
+    # snapshot of a run that diverged in its first epoch is not worth replacing a
+    # file the user already has.
+    if result.best_accuracy is not None:
         saved = save_weights(out, result.model, result.metadata())
     summary = {
         "status": result.status,
@@ -194,4 +202,6 @@ def run(args: argparse.Namespace) -> int:
         print(result.message)
         if saved:
             print(f"Weights saved to {saved}")
+        else:
+            print(f"No epoch finished, so no weights were saved; {out} is unchanged.")
     return 0 if result.status == "finished" else 1

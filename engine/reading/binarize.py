@@ -251,5 +251,8 @@ def _shrink(gray: npt.NDArray[np.uint8], max_side: int) -> tuple[np.ndarray, flo
     scale = min(1.0, max_side / max(gray.shape))
     if scale == 1.0:
         return gray, 1.0
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    # An explicit size, at least one pixel a side: with fx and fy alone, OpenCV rounds
+    # the short side of a very long, thin image down to zero and raises.
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     return small, scale

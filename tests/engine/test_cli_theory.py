@@ -96,14 +96,29 @@ def test_backprop_text(capsys) -> None:
     assert "  new_w2 = 0.5625" in lines
 
 
-def test_backprop_nan_fails(capsys) -> None:
-    status = main(["backprop", "--lr", "nan"])
+def test_backprop_nan_is_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["backprop", "--lr", "nan"])
 
-    assert status == 1
-    assert capsys.readouterr().err == (
-        "digitlab backprop: error: Invalid learning_rate nan for the backprop step; "
-        "pass a finite number.\n"
-    )
+    assert raised.value.code == 2
+    assert "argument --lr: must be a finite number, got nan" in capsys.readouterr().err
+
+
+def test_backprop_overflow_is_usage_error(capsys) -> None:
+    status = main(["backprop", "--x1", "1e308", "--w1", "1e308", "--json"])
+
+    assert status == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "The backprop step overflows: a becomes inf" in captured.err
+
+
+def test_mirror_must_be_http(capsys) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["data", "fetch", "mnist", "--mirror", "notaurl"])
+
+    assert raised.value.code == 2
+    assert "expected an http:// or https:// URL, got 'notaurl'" in capsys.readouterr().err
 
 
 def test_backprop_rejects_bad_number(capsys) -> None:
@@ -111,4 +126,4 @@ def test_backprop_rejects_bad_number(capsys) -> None:
         main(["backprop", "--w1", "one"])
 
     assert raised.value.code == 2
-    assert "invalid float value: 'one'" in capsys.readouterr().err
+    assert "argument --w1: expected a number, got 'one'" in capsys.readouterr().err

@@ -127,3 +127,14 @@ def test_read_twelve_megapixel_page(model, bank):
         assert abs(bh - h) <= h / 10
     # Generous for a shared CI machine; about 0.6 s on two idle cores.
     assert elapsed < 4.0
+
+
+@pytest.mark.parametrize("shape", [(1, 20000), (12000, 3), (1, 801), (2, 2), (5, 3000)])
+def test_reading_extreme_aspect_blank(shape):
+    # Long thin strips once made OpenCV's resize fail on a zero-pixel side.
+    from engine.reading import read_digits
+
+    page = np.full((*shape, 3), 255, np.uint8)
+    reading = read_digits(page, load_reading_model())
+    assert reading.digits == ""
+    assert reading.detections == []

@@ -143,3 +143,48 @@ def test_metadata_is_json(tmp_path):
     metadata = json.loads(path.with_suffix(".json").read_text())
     assert metadata["format_version"] == 1
     assert "package_version" in metadata
+
+
+def test_non_finite_tensors_rejected(tmp_path):
+    from safetensors.torch import save_file
+
+    model, path = saved_model(tmp_path)
+    tensors = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    tensors["fc2.bias"][0] = float("nan")
+    save_file(tensors, str(path))
+    with pytest.raises(WeightsError, match="fc2.bias contains NaN or infinite values"):
+        load_weights(path)
+
+
+def test_integer_tensors_rejected(tmp_path):
+    from safetensors.torch import save_file
+
+    model, path = saved_model(tmp_path)
+    tensors = {name: tensor.to(torch.int64) for name, tensor in model.state_dict().items()}
+    save_file(tensors, str(path))
+    with pytest.raises(WeightsError, match="weights must be floating point"):
+        load_weights(path)
+
+
+def test_folder_given_as_weights(tmp_path):
+    with pytest.raises(WeightsError, match="is a folder; pass the .safetensors file"):
+        load_weights(tmp_path)
+
+
+def test_saved_file_mode_follows_umask(tmp_path):
+    import os
+
+    previous = os.umask(0o022)
+    try:
+        _, path = saved_model(tmp_path)
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert path.with_suffix(".json").stat().st_mode & 0o777 == 0o644
+
+
+def test_check_writable_accepts_folder(tmp_path):
+    from engine.weights import check_writable
+
+    check_writable(tmp_path / "model.safetensors")
+    assert list(tmp_path.iterdir()) == []
