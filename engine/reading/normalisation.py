@@ -98,9 +98,13 @@ def _fit_box(work: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
 
 def _place_by_centre_of_mass(digit: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
     height, width = digit.shape
-    moments = cv2.moments(digit)
-    centre_y = moments["m01"] / moments["m00"]
-    centre_x = moments["m10"] / moments["m00"]
+    # Plain sums rather than cv2.moments, which reads a one-pixel-wide image (a
+    # straight stroke such as a 1) as a list of points and returns zero mass.
+    mass = float(digit.sum())
+    if mass <= 0:
+        return np.zeros((MNIST_SIDE_PX, MNIST_SIDE_PX), np.uint8)
+    centre_y = float(digit.sum(axis=1) @ np.arange(height)) / mass
+    centre_x = float(digit.sum(axis=0) @ np.arange(width)) / mass
     top = int(round(MNIST_SIDE_PX / 2 - centre_y - 0.5))
     left = int(round(MNIST_SIDE_PX / 2 - centre_x - 0.5))
     # Keep the whole digit in the field even when its mass sits far off centre.

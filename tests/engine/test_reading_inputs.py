@@ -138,3 +138,17 @@ def test_reading_extreme_aspect_blank(shape):
     reading = read_digits(page, load_reading_model())
     assert reading.digits == ""
     assert reading.detections == []
+
+
+@pytest.mark.parametrize("orientation", ["vertical", "horizontal"])
+def test_normalise_one_pixel_stroke(orientation):
+    from engine.reading.normalisation import normalise_crop
+
+    mask = np.zeros((200, 200), bool)
+    if orientation == "vertical":
+        mask[40:190, 140] = True
+    else:
+        mask[100, 20:180] = True
+    crop = normalise_crop(mask)
+    assert crop.shape == (28, 28)
+    assert crop.max() == 255
