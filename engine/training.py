@@ -307,7 +307,9 @@ def train(
     torch.manual_seed(config.seed)
     model = build_model(config.architecture)
     initialize_weights(model, config.weight_init)
-    model.to(device)
+    # Channels-last layout: on the CPU, oneDNN's convolutions run about 1.5 times
+    # faster in it for this LeNet (bench/bench_training.py, 2 cores, torch 2.13).
+    model.to(device, memory_format=torch.channels_last)
     generator = torch.Generator().manual_seed(config.seed)
     inputs = normalize(train_set.images)
     targets = torch.from_numpy(train_set.labels)
@@ -338,7 +340,8 @@ def train(
             batch = inputs[chosen]
             if config.augment:
                 batch = random_affine(batch, generator)
-            batch, labels = batch.to(device), targets[chosen].to(device)
+            batch = batch.to(device, memory_format=torch.channels_last)
+            labels = targets[chosen].to(device)
 
             optimizer.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(batch), labels)
@@ -460,7 +463,8 @@ class _Loop:
         train_set: DigitDataset,
         elapsed_s: float,
     ) -> TrainResult:
-        model = copy.deepcopy(self.model).to("cpu")
+        # Back to the usual layout, so callers get plain contiguous tensors.
+        model = copy.deepcopy(self.model).to("cpu", memory_format=torch.contiguous_format)
         model.load_state_dict(
             self.best_state if self.best_state is not None else self.finite_state
         )
