@@ -111,10 +111,11 @@ def space_after(line: list[int], boxes: list[Box]) -> list[bool]:
     A gap is a space when it is wide against both the writing's size and the line's
     usual gap. The size is the height of the taller digits (upper quartile), since
     small 0s and 2s beside long-tailed 7s and 9s would make ordinary gaps look wide
-    next to the median height. The usual gap is the lower quartile of the gaps, so
-    that the wide gaps being judged do not raise it; boxes that overlap give negative
-    gaps, which only lower it to its floor. A line of two digits has no usual gap to
-    compare with and is read as one number.
+    next to the median height. The usual gap is the lower quartile of the positive
+    gaps, so that the wide gaps being judged do not raise it. Touching or overlapping
+    digits give gaps of zero or less, which say nothing about how far apart this
+    writer puts the digits of one number, so they are left out. A line of two digits
+    has no usual gap to compare with and is read as one number.
     """
     if len(line) < 2:
         return []
@@ -122,6 +123,9 @@ def space_after(line: list[int], boxes: list[Box]) -> list[bool]:
         [boxes[b].x - (boxes[a].x + boxes[a].w) for a, b in zip(line, line[1:], strict=False)]
     )
     height = float(np.percentile([boxes[i].h for i in line], 75))
-    usual = max(float(np.percentile(gaps, 25)), 0.1 * height)
+    positive = gaps[gaps > 0]
+    if len(positive) == 0:
+        return [False] * len(gaps)
+    usual = max(float(np.percentile(positive, 25)), 0.1 * height)
     limit = max(SPACE_GAP_HEIGHTS * height, SPACE_GAP_RATIO * usual)
     return [bool(gap > limit) for gap in gaps]

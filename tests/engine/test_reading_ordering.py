@@ -56,3 +56,16 @@ def test_spaces_two_numbers_of_three():
 def test_spaces_two_digits_one_number():
     assert spaces_of(row_of([(30, 60), (30, 60)], [150])) == [False]
 
+
+
+def test_spaces_touching_pairs_wide_writing():
+    # Two touching pairs (gaps 0 and below) in a line written with wide, even gaps:
+    # one number, because the touching pairs say nothing about the writer's spacing.
+    sizes = [(87, 140), (103, 138), (84, 139), (76, 140), (140, 113)]
+    gaps = [179, -14, 148, 0]
+    assert spaces_of(row_of(sizes, gaps)) == [False, False, False, False]
+
+
+def test_spaces_all_touching():
+    sizes = [(40, 60), (42, 60), (38, 60)]
+    assert spaces_of(row_of(sizes, [0, -3])) == [False, False]
