@@ -289,7 +289,8 @@ def _download_file(
     logger.error("Download of %s failed on every mirror", name)
     raise DownloadError(
         f"Could not download {name} from any mirror ({'; '.join(failures)}). "
-        "Check the network connection and try again, pass another mirror "
+        "Check the network connection and the mirror addresses, then try again, "
+        "pass another mirror "
         "(digitlab data fetch mnist --mirror URL), "
         f"or copy the file into {target.parent}."
     )

@@ -119,7 +119,8 @@ def decode_bytes(data: bytes, name: str) -> DecodedImage:
             f"{name} is incomplete (the {header.format} data ends early); only the "
             "decoded part was read."
         )
-        logger.warning("%s is an incomplete %s file", name, header.format)
+        # Info, not warning: the reading carries this warning to the user already.
+        logger.info("%s is an incomplete %s file", name, header.format)
         rgb, invalid = _blank_jpeg_filler(rgb)
         invalid = apply_orientation(invalid, header.orientation)
     rgb = apply_orientation(rgb, header.orientation)
