@@ -576,6 +576,7 @@ class PhotoTab(QtWidgets.QWidget):
         item = self.photo_list.item(self._entries.index(entry))
         if entry.error:
             item.setForeground(QtGui.QBrush(QtGui.QColor(200, 40, 40)))
+            item.setText(self.tr("{name}  (not read)").format(name=entry.name))
             item.setToolTip(entry.error)
         else:
             item.setForeground(self.palette().brush(QtGui.QPalette.ColorRole.Text))

@@ -219,6 +219,7 @@ def test_photo_broken_file_message(photo_tab, qtbot, tmp_path, shown_errors, pag
     ]
     assert not photo_tab.is_busy()
     assert not photo_tab.has_export()
+    assert photo_tab.photo_list.item(0).text() == "broken.png  (not read)"
     # The tab keeps working: the next photo is read as usual.
     path, expected = page
     outcome = read(photo_tab, qtbot, [str(path)])
