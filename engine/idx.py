@@ -41,6 +41,7 @@ def read_idx_bytes(path: Path) -> bytes:
 
 def _parse(path: Path, expected_magic: int) -> npt.NDArray[np.uint8]:
     content = read_idx_bytes(path)
+
     if len(content) < 8:
         raise DataError(
             f"{path} is too short to be an IDX file ({len(content)} bytes)."
@@ -51,6 +52,7 @@ def _parse(path: Path, expected_magic: int) -> npt.NDArray[np.uint8]:
             f"{path} has magic number 0x{magic:08x}, expected 0x{expected_magic:08x}; "
             "is it the right file (images or labels)?"
         )
+
     ndim = magic & 0xFF
     header_size = 4 + 4 * ndim
     if len(content) < header_size:
@@ -58,6 +60,7 @@ def _parse(path: Path, expected_magic: int) -> npt.NDArray[np.uint8]:
     shape = tuple(
         int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
     )
+
     expected_size = header_size + int(np.prod(shape))
     if len(content) < expected_size:
         raise DataError(
@@ -69,6 +72,7 @@ def _parse(path: Path, expected_magic: int) -> npt.NDArray[np.uint8]:
             f"{path} has {len(content) - expected_size} bytes past the data "
             f"that its header describes (shape {shape})."
         )
+
     data = np.frombuffer(content, dtype=np.uint8, offset=header_size)
     return data.reshape(shape)
 
@@ -85,7 +89,7 @@ def read_idx_images(path: Path) -> npt.NDArray[np.uint8]:
     images = _parse(Path(path), IMAGES_MAGIC)
     if images.shape[1:] != (28, 28):
         raise DataError(
-            f"{path} holds images of {images.shape[1]}x{images.shape[2]} pixels; "
+            f"{path} contains images of {images.shape[1]}x{images.shape[2]} pixels; "
             "Digit Lab expects 28x28 MNIST images."
         )
     return images
@@ -98,12 +102,12 @@ def read_idx_labels(path: Path) -> npt.NDArray[np.int64]:
         int64 array of shape (N,) with values 0 to 9.
 
     Raises:
-        DataError: when the file is missing, truncated, or holds labels outside 0 to 9.
+        DataError: when the file is missing, truncated, or contains labels outside 0 to 9.
     """
     labels = _parse(Path(path), LABELS_MAGIC)
     if labels.size and labels.max() > 9:
         raise DataError(
-            f"{path} holds label {int(labels.max())}; MNIST labels are 0 to 9."
+            f"{path} contains label {int(labels.max())}; MNIST labels are 0 to 9."
         )
     return labels.astype(np.int64)
 
