@@ -268,7 +268,7 @@ class PhotoTab(QtWidgets.QWidget):
     def open_photos(self, paths: list[str]) -> None:
         """Add photos to the list and read the first of them; it replaces any reading
         still in progress."""
-        # NOTE: only the first photo is read now; each other one is read when the user
+        # NOTE: only the first photo is read now. Each other one is read when the user
         # selects it in the list, so opening a folder of photos costs nothing upfront.
         added = []
         for path in paths:

@@ -29,8 +29,8 @@ logger = logging.getLogger(__name__)
 
 # Workers emit progress at most this often, however fast the batches are. Each update
 # redraws the loss plot in Python on the GUI thread, which competes with the training
-# loop for the GIL: at 10 updates a second the app trained at 0.83 to 0.88 times the
-# headless speed, at 4 a second at 1.02 (bench/bench_gui.py, 400 batches, 2 cores).
+# loop for the GIL. At 10 updates a second the app trained at 0.83 to 0.88 times the
+# headless speed, and at 4 a second at 1.02 (bench/bench_gui.py, 400 batches, 2 cores).
 PROGRESS_INTERVAL_S = 0.25
 
 # How often a paused training run checks for stop requests and short jobs.

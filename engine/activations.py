@@ -1,4 +1,4 @@
-"""What each layer of a model outputs for one image, and the learned conv filters."""
+"""Per-layer outputs of a model for one image, and its learned conv filters."""
 
 from dataclasses import dataclass
 from typing import Literal

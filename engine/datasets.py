@@ -61,7 +61,7 @@ class DigitDataset:
         return len(self.labels)
 
     def class_counts(self) -> list[int]:
-        """Return how many images of each digit 0 to 9 the split holds."""
+        """Return how many images of each digit 0 to 9 the split contains."""
         return np.bincount(self.labels, minlength=10).tolist()
 
 
@@ -90,7 +90,7 @@ def find_idx_file(folder: Path, stem: str, kind: str) -> Path:
     raise DataError(
         f"No {stem} file in {folder}: expected {candidates[0]}.gz "
         f"(or {candidates[0]}, {candidates[1]}). Point --data at the folder that "
-        "holds the four MNIST IDX files."
+        "contains the four MNIST IDX files."
     )
 
 
@@ -106,7 +106,7 @@ def load_idx_folder(folder: Path, split: Split) -> DigitDataset:
     if not folder.is_dir():
         raise DataError(
             f"Data folder not found: {folder}. Use --data sample, --data mnist, or a "
-            "folder that holds the four MNIST IDX files."
+            "folder that contains the four MNIST IDX files."
         )
     image_stem, image_kind, label_stem, label_kind = _STEMS[split]
     images_path = find_idx_file(folder, image_stem, image_kind)
@@ -115,8 +115,8 @@ def load_idx_folder(folder: Path, split: Split) -> DigitDataset:
     labels = read_idx_labels(labels_path)
     if len(images) != len(labels):
         raise DataError(
-            f"{images_path.name} holds {len(images)} images but {labels_path.name} "
-            f"holds {len(labels)} labels; both files must come from the same split."
+            f"{images_path.name} contains {len(images)} images but {labels_path.name} "
+            f"contains {len(labels)} labels; both files must come from the same split."
         )
     # The folder's own name, not its full path, so that saved metadata names no machine path.
     dataset = DigitDataset(images, labels, name=f"{folder.resolve().name}/{split}")
@@ -135,7 +135,7 @@ def load_dataset(
     Args:
         source: ``"sample"`` for the embedded stratified subset, ``"mnist"`` for the full
             set in the user cache folder (downloaded first if it is missing), or the path
-            of a folder that holds the four IDX files.
+            of a folder that contains the four IDX files.
         split: ``"train"`` or ``"test"``.
         on_progress: called with ``engine.download.DownloadProgress`` while downloading.
 

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, eq=False)
 class EvaluationResult:
-    """How a model did on one labelled split.
+    """Scores of a model on one labelled split.
 
     Attributes:
         accuracy: share of images read correctly, 0 to 1.

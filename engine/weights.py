@@ -146,8 +146,9 @@ def save_weights(
     }
     text = json.dumps(full_metadata, indent=2, sort_keys=True)
     try:
-        # The tensors first: a reader that finds new metadata beside old tensors would be
-        # told of a mismatch, while the reverse order would pass silently.
+        # Two renames cannot be one atomic step. An interruption between them leaves
+        # new tensors beside old metadata: load_weights rejects the pair when the
+        # architectures differ, and otherwise loads the new tensors with old metrics.
         _write_atomically(path, lambda target: save_file(tensors, str(target)))
         _write_atomically(
             metadata_path(path),

@@ -13,7 +13,7 @@ from engine.commands.arguments import (
     unit_interval_float,
 )
 from engine.devices import DEVICES
-from engine.errors import ConfigError, WeightsError
+from engine.errors import ConfigError
 from engine.models import WEIGHT_INITS
 from engine.progress import ProgressBar
 from engine.training import (

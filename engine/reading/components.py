@@ -29,7 +29,7 @@ class Piece:
 
     @cached_property
     def area(self) -> int:
-        # The mask is never written after the piece is made, so the count stands.
+        # The mask is never written after the piece is made, so the count stays valid.
         return int(np.count_nonzero(self.mask))
 
     @property

@@ -19,8 +19,8 @@ from engine.errors import ImageError
 
 logger = logging.getLogger(__name__)
 
-# A 48-megapixel phone photo is the largest input we expect; twice that leaves headroom
-# while a decoded 100-megapixel RGB image still fits in about 300 MB.
+# A 48-megapixel phone photo is the largest input we expect, and twice that leaves
+# headroom. A decoded 100-megapixel RGB image still fits in about 300 MB.
 MAX_IMAGE_PIXELS = 100_000_000
 
 SUPPORTED_FORMATS = "JPEG, PNG, BMP, TIFF or WebP"

@@ -63,8 +63,8 @@ def _join_round(
     for (i, j), union_score in zip(pairs, joined, strict=True):
         if _side_by_side(pieces[i], pieces[j]):
             # Two tall marks side by side are two digits unless, together, they read
-            # better than they do as a pair: the halves of a 4 broken down its middle
-            # read poorly on their own, a 6 next to a 0 reads well.
+            # better than they do as a pair. The halves of a 4 broken down its middle
+            # read poorly on their own, while a 6 next to a 0 reads well.
             margin = union_score - (single[i] + single[j]) / 2
             if margin > 0:
                 gains.append((margin, i, j))

@@ -113,7 +113,7 @@ def space_after(line: list[int], boxes: list[Box]) -> list[bool]:
     small 0s and 2s beside long-tailed 7s and 9s would make ordinary gaps look wide
     next to the median height. The usual gap is the lower quartile of the positive
     gaps, so that the wide gaps being judged do not raise it. Touching or overlapping
-    digits give gaps of zero or less, which say nothing about how far apart this
+    digits give gaps of zero or less, which tell nothing about how far apart this
     writer puts the digits of one number, so they are left out. A line of two digits
     has no usual gap to compare with and is read as one number.
     """

@@ -30,7 +30,8 @@ def detect_rotation(
 ) -> int:
     """Return 0, 90 or 270: the counter-clockwise turn that makes the page upright.
 
-    The layout gives the first answer: digits of a line are neighbours along the line.
+    The layout gives the first estimate, because digits of a line are neighbours along
+    the line.
     The classifier's confidence on turned crops decides between 90 and 270, and
     decides alone when the layout is unclear (one digit, a grid). Upside-down pages
     (180 degrees) are not detected, because 6 and 9 read equally well both ways;

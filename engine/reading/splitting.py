@@ -1,4 +1,4 @@
-"""Split a component that holds several touching digits, scoring cuts with the model."""
+"""Split a component that contains several touching digits, scoring cuts with the model."""
 
 import logging
 from dataclasses import dataclass
@@ -157,8 +157,8 @@ def _too_big(piece: Piece, height_px: float) -> bool:
 def _split_margin(piece: Piece, direction: str, height_px: float) -> float:
     # How much better, in log confidence, the parts must read than the whole. A piece
     # only a little wider than tall may be one wide digit (a 0, a 2, a 7), so it needs a
-    # clear win; past 1.25 times wider than tall it is more likely two digits, and the
-    # margin turns negative so a confident misreading of the whole does not win.
+    # clear win. Past 1.25 times wider than tall it is more likely two digits, so the
+    # margin turns negative and a confident misreading of the whole does not win.
     if direction == "columns":
         return 6.0 * (1.25 - piece.w / piece.h)
     return 4.0 * max(0.0, 2.4 - piece.h / height_px)
@@ -186,8 +186,8 @@ def _clearly_several(piece: Piece, direction: str) -> bool:
 
 def _plausible_parts(piece: Piece, direction: str, first: Piece, second: Piece) -> bool:
     # Touching digits of one line are about equally tall (and stacked ones about
-    # equally wide); a cut leaving a short part is cutting one wide digit apart. Past
-    # 1.6 times wider than tall, a piece holds several digits whatever the cut.
+    # equally wide), so a cut leaving a short part is cutting one wide digit apart.
+    # Past 1.6 times wider than tall, a piece contains several digits whatever the cut.
     if direction == "columns":
         return piece.w >= 1.6 * piece.h or min(first.h, second.h) >= 0.7 * piece.h
     return min(first.w, second.w) >= 0.5 * piece.w

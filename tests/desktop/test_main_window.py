@@ -158,3 +158,11 @@ def test_weights_save_and_open(qtbot, make_main_window, tmp_path):
     assert state.source == "file"
     qtbot.waitUntil(lambda: state.evaluation is not None, timeout=30_000)
     assert window.model_label.text().startswith("Model: copy.safetensors - ")
+
+
+def test_cli_tab_names_match_window():
+    # The engine's `digitlab gui --tab` keeps its own copy so it can parse options
+    # without importing Qt; the two lists must not drift apart.
+    from engine.commands.gui import TAB_NAMES as CLI_TAB_NAMES
+
+    assert CLI_TAB_NAMES == TAB_NAMES

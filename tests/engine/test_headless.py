@@ -31,7 +31,7 @@ def test_engine_loads_no_qt():
 
 
 def test_engine_runs_with_qt_blocked():
-    # A finder that rejects Qt stands in for a machine where PySide6 is not installed.
+    # A finder that rejects Qt imports simulates a machine where PySide6 is not installed.
     result = run_python(
         """
         import sys

@@ -28,7 +28,8 @@ def _encode(rgb: np.ndarray, extension: str) -> bytes:
 def test_decode_formats(extension):
     decoded = decode_image(_encode(_test_image(), extension))
     assert decoded.shape == (40, 60, 3)
-    assert decoded[20, 10, 0] > 150 and decoded[20, 10, 2] < 100
+    assert decoded[20, 10, 0] > 150
+    assert decoded[20, 10, 2] < 100
 
 
 def test_decode_sniffs_content_not_name(tmp_path):
@@ -50,7 +51,8 @@ def test_decode_applies_exif_orientation():
     decoded = decode_image(jpeg)
     assert decoded.shape == (60, 40, 3)
     # Orientation 6 turns the image 90 degrees clockwise: the left block goes on top.
-    assert decoded[10, 20, 0] > 150 and decoded[10, 20, 2] < 100
+    assert decoded[10, 20, 0] > 150
+    assert decoded[10, 20, 2] < 100
 
 
 def test_decode_sixteen_bit():
@@ -59,7 +61,8 @@ def test_decode_sixteen_bit():
     ok, data = cv2.imencode(".png", gray16)
     decoded = decode_image(data.tobytes())
     assert decoded.dtype == np.uint8
-    assert decoded[0, 0, 0] == 255 and decoded[10, 10, 0] == 0
+    assert decoded[0, 0, 0] == 255
+    assert decoded[10, 10, 0] == 0
 
 
 def test_decode_alpha_composited_on_white():
@@ -130,5 +133,6 @@ def test_decode_truncated_jpeg_warns():
     rgb[:100, 50:80] = 20
     data = _encode(rgb, ".jpg")
     decoded = decode_source(data[: len(data) * 6 // 10])
-    assert decoded.warnings and "incomplete" in decoded.warnings[0]
+    assert decoded.warnings
+    assert "incomplete" in decoded.warnings[0]
     assert decoded.rgb.shape == (256, 256, 3)

@@ -60,7 +60,7 @@ def test_spaces_two_digits_one_number():
 
 def test_spaces_touching_pairs_wide_writing():
     # Two touching pairs (gaps 0 and below) in a line written with wide, even gaps:
-    # one number, because the touching pairs say nothing about the writer's spacing.
+    # one number, because the touching pairs show nothing about the writer's spacing.
     sizes = [(87, 140), (103, 138), (84, 139), (76, 140), (140, 113)]
     gaps = [179, -14, 148, 0]
     assert spaces_of(row_of(sizes, gaps)) == [False, False, False, False]

@@ -38,8 +38,10 @@ def test_reading_boxes_match_drawn_digits(model, bank):
     assert len(reading.detections) == len(boxes)
     for detection, (x, y, w, h) in zip(reading.detections, boxes, strict=True):
         bx, by, bw, bh = detection.box_xywh_px
-        assert abs(bx - x) <= 4 and abs(by - y) <= 4
-        assert abs(bw - w) <= 8 and abs(bh - h) <= 8
+        assert abs(bx - x) <= 4
+        assert abs(by - y) <= 4
+        assert abs(bw - w) <= 8
+        assert abs(bh - h) <= 8
 
 
 def test_reading_detection_fields(model, bank):
@@ -107,7 +109,8 @@ def test_reading_sideways_page(model, bank, turns):
     assert [line.replace(" ", "") for line in reading.lines] == ["12476", "89524"]
     # Boxes are in the sideways photo's pixels.
     x, y, w, h = reading.detections[0].box_xywh_px
-    assert x + w <= sideways.shape[1] and y + h <= sideways.shape[0]
+    assert x + w <= sideways.shape[1]
+    assert y + h <= sideways.shape[0]
 
 
 def test_reading_rotation_override(model, bank):
@@ -153,7 +156,8 @@ def test_reading_large_page_downscaled(model, bank):
     assert digits_of(reading) == "6074"
     assert reading.work_scale < 1.0
     x, y, w, h = reading.detections[0].box_xywh_px
-    assert abs(x - boxes[0][0]) <= 8 and abs(h - boxes[0][3]) <= 16
+    assert abs(x - boxes[0][0]) <= 8
+    assert abs(h - boxes[0][3]) <= 16
 
 
 def test_reading_stops_on_request(model, bank):
